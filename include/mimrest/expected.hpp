@@ -1,0 +1,63 @@
+// A value or a typed error: how mimrest reports expected failures (bad input,
+// room not found, ...) without exceptions.
+#pragma once
+
+#include <cassert>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace mimrest {
+
+template <class E>
+struct Unexpected {
+  E error;
+};
+
+/// Wraps an error so that it converts to any Expected<T, E>.
+template <class E>
+Unexpected<std::decay_t<E>> unexpected(E&& error) {
+  return {std::forward<E>(error)};
+}
+
+template <class T, class E>
+class Expected {
+ public:
+  Expected(T value) : storage_(std::in_place_index<0>, std::move(value)) {}
+  template <class G>
+  Expected(Unexpected<G> error) : storage_(std::in_place_index<1>, std::move(error.error)) {}
+
+  bool has_value() const noexcept { return storage_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  T& value() & { return assert(has_value()), std::get<0>(storage_); }
+  const T& value() const& { return assert(has_value()), std::get<0>(storage_); }
+  T&& value() && { return assert(has_value()), std::get<0>(std::move(storage_)); }
+  const E& error() const { return assert(!has_value()), std::get<1>(storage_); }
+
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<T, E> storage_;
+};
+
+template <class E>
+class Expected<void, E> {
+ public:
+  Expected() = default;
+  template <class G>
+  Expected(Unexpected<G> error) : error_(std::move(error.error)) {}
+
+  bool has_value() const noexcept { return !error_.has_value(); }
+  explicit operator bool() const noexcept { return has_value(); }
+  const E& error() const { return assert(!has_value()), *error_; }
+
+ private:
+  std::optional<E> error_;
+};
+
+}  // namespace mimrest

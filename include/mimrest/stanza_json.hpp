@@ -1,0 +1,43 @@
+// Message stanza -> JSON, exactly as the client REST API shows messages (the
+// "Stanza to JSON" rules of the API contract), for archive reads and SSE.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "mimrest/expected.hpp"
+
+namespace mimrest {
+
+enum class StanzaError {
+  not_well_formed,  ///< not well-formed XML (or more than one root element)
+  doctype,          ///< has a DOCTYPE: XMPP forbids DTDs, entities are never expanded
+  not_a_message,    ///< the root element is not <message>
+};
+
+std::string_view to_string(StanzaError error) noexcept;
+
+enum class MessageEncoding {
+  automatic,  ///< room encoding for type="groupchat", chat encoding otherwise
+  chat,       ///< {from, to, id, body, timestamp, thread, parent, properties}
+  room,       ///< {id, from, timestamp, type, ...}
+};
+
+struct JsonOptions {
+  std::int64_t timestamp = 0;  ///< written as is (the caller picks ms or us)
+  MessageEncoding encoding = MessageEncoding::automatic;
+  /// SSE shape: room messages also carry "room" (the bare room ID).
+  bool sse = false;
+};
+
+/// Converts one <message> stanza to a compact JSON object. Pure and
+/// thread-safe; never throws on bad input.
+Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
+                                                   const JsonOptions& options);
+
+/// Whether the stanza would be encoded as a room message (type="groupchat").
+/// Used to pick the SSE event name. False for anything malformed.
+bool is_groupchat(std::string_view stanza_xml);
+
+}  // namespace mimrest
