@@ -1,0 +1,358 @@
+#include "mimrest/jid.hpp"
+
+#include <stringprep.h>
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+namespace mimrest {
+namespace {
+
+// Preparation can shrink a part (characters mapped to nothing), so the raw
+// limit is looser than max_part_bytes; it only bounds the work done on
+// absurdly long input.
+constexpr std::size_t max_raw_part_bytes = 16 * Jid::max_part_bytes;
+
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+// U+10FFFF. Libidn assumes valid input, so this runs before it.
+bool is_valid_utf8(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t extra = 0;
+    std::uint32_t code = 0;
+    std::uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      code = c & 0x1F;
+      min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      code = c & 0x0F;
+      min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      code = c & 0x07;
+      min = 0x10000;
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) <= extra) {
+      return false;
+    }
+    for (std::size_t i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xC0) != 0x80) {
+        return false;
+      }
+      code = (code << 6) | (p[i] & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+      return false;
+    }
+    p += extra + 1;
+  }
+  return true;
+}
+
+// Runs a Libidn stringprep profile on `input`. nullopt when the profile
+// rejects it (prohibited or unassigned-but-forbidden characters, bidi rules).
+std::optional<std::string> run_profile(std::string_view input, const Stringprep_profile* profile) {
+  if (input.size() > max_raw_part_bytes || !is_valid_utf8(input) ||
+      input.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  // Libidn prepares in place in a NUL-terminated buffer; NFKC and case
+  // folding may expand the text, so grow the buffer when it is too small.
+  std::size_t capacity = input.size() * 4 + 16;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::vector<char> buffer(capacity, '\0');
+    std::memcpy(buffer.data(), input.data(), input.size());
+    const int rc =
+        stringprep(buffer.data(), buffer.size(), static_cast<Stringprep_profile_flags>(0), profile);
+    if (rc == STRINGPREP_OK) {
+      std::string out(buffer.data());
+      if (!is_valid_utf8(out)) {
+        return std::nullopt;
+      }
+      return out;
+    }
+    if (rc != STRINGPREP_TOO_SMALL_BUFFER) {
+      return std::nullopt;
+    }
+    capacity *= 4;
+  }
+  return std::nullopt;
+}
+
+// RFC 7622 section 3.3.1: characters nodeprep already prohibits; checked again
+// so that the rule does not depend on the Libidn tables alone.
+bool has_forbidden_local_char(std::string_view local) noexcept {
+  for (const char c : local) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F) {
+      return true;
+    }
+    switch (c) {
+      case '"':
+      case '&':
+      case '\'':
+      case '/':
+      case ':':
+      case '<':
+      case '>':
+      case '@':
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
+bool is_ip_literal(std::string_view domain) noexcept {
+  if (domain.size() < 3 || domain.front() != '[' || domain.back() != ']') {
+    return false;
+  }
+  bool has_colon = false;
+  for (const char c : domain.substr(1, domain.size() - 2)) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (c == ':') {
+      has_colon = true;
+    } else if (!hex && c != '.') {
+      return false;
+    }
+  }
+  return has_colon;
+}
+
+// A prepared domain must still look like a host name: non-empty dot-separated
+// labels of letters, digits, '-' and '_' (non-ASCII is left to nameprep, which
+// has already rejected what IDNA prohibits).
+bool is_valid_host(std::string_view domain) noexcept {
+  std::size_t label_length = 0;
+  for (const char c : domain) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '.') {
+      if (label_length == 0) {
+        return false;
+      }
+      label_length = 0;
+      continue;
+    }
+    const bool allowed =
+        u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!allowed) {
+      return false;
+    }
+    ++label_length;
+  }
+  return label_length > 0;
+}
+
+Expected<std::string, JidError> prepare_local(std::string_view local) {
+  if (local.empty()) {
+    return unexpected(JidError::empty_localpart);
+  }
+  if (local.size() > max_raw_part_bytes) {
+    return unexpected(JidError::part_too_long);
+  }
+  auto prepared = run_profile(local, stringprep_xmpp_nodeprep);
+  if (!prepared || has_forbidden_local_char(*prepared)) {
+    return unexpected(JidError::localpart_invalid);
+  }
+  if (prepared->empty()) {
+    return unexpected(JidError::empty_localpart);
+  }
+  if (prepared->size() > Jid::max_part_bytes) {
+    return unexpected(JidError::part_too_long);
+  }
+  return std::move(*prepared);
+}
+
+Expected<std::string, JidError> prepare_domain(std::string_view domain) {
+  // RFC 7622 section 3.2: a final label separator is stripped.
+  if (!domain.empty() && domain.back() == '.') {
+    domain.remove_suffix(1);
+  }
+  if (domain.empty()) {
+    return unexpected(JidError::empty_domain);
+  }
+  if (domain.size() > max_raw_part_bytes) {
+    return unexpected(JidError::part_too_long);
+  }
+  if (is_ip_literal(domain)) {
+    std::string literal(domain);
+    for (char& c : literal) {
+      if (c >= 'A' && c <= 'F') {
+        c = static_cast<char>(c - 'A' + 'a');
+      }
+    }
+    return literal;
+  }
+  auto prepared = run_profile(domain, stringprep_nameprep);
+  if (!prepared) {
+    return unexpected(JidError::domain_invalid);
+  }
+  // Nameprep may map the last character to a dot (full-width full stop).
+  if (!prepared->empty() && prepared->back() == '.') {
+    prepared->pop_back();
+  }
+  if (prepared->empty()) {
+    return unexpected(JidError::empty_domain);
+  }
+  if (!is_valid_host(*prepared)) {
+    return unexpected(JidError::domain_invalid);
+  }
+  if (prepared->size() > Jid::max_part_bytes) {
+    return unexpected(JidError::part_too_long);
+  }
+  return std::move(*prepared);
+}
+
+Expected<std::string, JidError> prepare_resource(std::string_view resource) {
+  if (resource.empty()) {
+    return unexpected(JidError::empty_resource);
+  }
+  if (resource.size() > max_raw_part_bytes) {
+    return unexpected(JidError::part_too_long);
+  }
+  auto prepared = run_profile(resource, stringprep_xmpp_resourceprep);
+  if (!prepared) {
+    return unexpected(JidError::resource_invalid);
+  }
+  if (prepared->empty()) {
+    return unexpected(JidError::empty_resource);
+  }
+  if (prepared->size() > Jid::max_part_bytes) {
+    return unexpected(JidError::part_too_long);
+  }
+  return std::move(*prepared);
+}
+
+}  // namespace
+
+std::string_view to_string(JidError error) noexcept {
+  switch (error) {
+    case JidError::empty_domain:
+      return "empty domain";
+    case JidError::empty_localpart:
+      return "empty localpart";
+    case JidError::empty_resource:
+      return "empty resource";
+    case JidError::localpart_invalid:
+      return "invalid localpart";
+    case JidError::domain_invalid:
+      return "invalid domain";
+    case JidError::resource_invalid:
+      return "invalid resource";
+    case JidError::part_too_long:
+      return "JID part too long";
+  }
+  return "invalid JID";
+}
+
+Expected<Jid, JidError> Jid::parse(std::string_view text) {
+  std::string_view bare = text;
+  std::optional<std::string_view> resource;
+  // The first '/' starts the resource, which may itself hold '/' and '@'.
+  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+    bare = text.substr(0, slash);
+    resource = text.substr(slash + 1);
+  }
+  std::optional<std::string_view> local;
+  std::string_view domain = bare;
+  if (const auto at = bare.find('@'); at != std::string_view::npos) {
+    local = bare.substr(0, at);
+    domain = bare.substr(at + 1);
+  }
+  if (domain.empty()) {
+    return unexpected(JidError::empty_domain);
+  }
+  if (local && local->empty()) {
+    return unexpected(JidError::empty_localpart);
+  }
+  if (resource && resource->empty()) {
+    return unexpected(JidError::empty_resource);
+  }
+  return from_parts(local.value_or(std::string_view{}), domain,
+                    resource.value_or(std::string_view{}));
+}
+
+Expected<Jid, JidError> Jid::from_parts(std::string_view local, std::string_view domain,
+                                        std::string_view resource) {
+  Jid jid;
+  if (!local.empty()) {
+    auto prepared = prepare_local(local);
+    if (!prepared) {
+      return unexpected(prepared.error());
+    }
+    jid.local_ = std::move(*prepared);
+  }
+  auto prepared_domain = prepare_domain(domain);
+  if (!prepared_domain) {
+    return unexpected(prepared_domain.error());
+  }
+  jid.domain_ = std::move(*prepared_domain);
+  if (!resource.empty()) {
+    auto prepared = prepare_resource(resource);
+    if (!prepared) {
+      return unexpected(prepared.error());
+    }
+    jid.resource_ = std::move(*prepared);
+  }
+  return jid;
+}
+
+Expected<std::string, JidError> prepare_localpart(std::string_view local) {
+  return prepare_local(local);
+}
+
+Jid Jid::bare() const {
+  Jid copy;
+  copy.local_ = local_;
+  copy.domain_ = domain_;
+  return copy;
+}
+
+std::string Jid::bare_string() const {
+  if (local_.empty()) {
+    return domain_;
+  }
+  std::string out;
+  out.reserve(local_.size() + 1 + domain_.size());
+  out.append(local_).append(1, '@').append(domain_);
+  return out;
+}
+
+std::string Jid::to_string() const {
+  std::string out = bare_string();
+  if (!resource_.empty()) {
+    out.append(1, '/').append(resource_);
+  }
+  return out;
+}
+
+bool operator<(const Jid& a, const Jid& b) noexcept {
+  return std::tie(a.domain_, a.local_, a.resource_) < std::tie(b.domain_, b.local_, b.resource_);
+}
+
+}  // namespace mimrest
+
+std::size_t std::hash<mimrest::Jid>::operator()(const mimrest::Jid& jid) const noexcept {
+  const std::hash<std::string> h;
+  std::size_t seed = h(jid.domain());
+  // Boost-style combination; the separators cannot collide because each part
+  // is hashed separately.
+  for (const std::string* part : {&jid.local(), &jid.resource()}) {
+    seed ^= h(*part) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  }
+  return seed;
+}
