@@ -1,0 +1,23 @@
+// Internal: the documentation endpoint's content, generated from the route
+// table so that it always matches what the Api serves.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/api/routes.hpp"
+#include "mimrest/api_config.hpp"
+
+namespace mimrest::detail {
+
+/// An OpenAPI 3.0 JSON document of `routes` (the enabled ones) served under
+/// config.base_path: every path, method, parameter, request body, response
+/// and error message.
+std::string openapi_document(const ApiConfig& config, const std::vector<Route>& routes);
+
+/// A self-contained HTML page (no external resources) that fetches the
+/// document at `openapi_url` and lists its operations.
+std::string docs_page(std::string_view openapi_url);
+
+}  // namespace mimrest::detail
