@@ -1,0 +1,54 @@
+// Internal: one-to-one archives (MAM) and the chat message router.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "memory/archive_log.hpp"
+#include "memory/session_registry.hpp"
+#include "memory/user_directory.hpp"
+#include "mimrest/backend/archive.hpp"
+#include "mimrest/backend/message_router.hpp"
+#include "mimrest/jid.hpp"
+
+namespace mimrest::memory::detail {
+
+using Clock = std::function<std::int64_t()>;
+
+/// Every user's one-to-one archive. Thread-safe: one mutex guards all of
+/// them; reads copy the rows they return.
+class ChatArchive final : public MessageArchive {
+ public:
+  ChatArchive(Clock now_us, std::size_t max_result_limit);
+
+  std::vector<ArchivedMessage> recent_messages(const ArchiveQuery& query) const override;
+  /// Archives a stanza in `owner`'s archive as exchanged with `with`.
+  void append(const Jid& owner, const Jid& with, std::string stanza_xml);
+
+ private:
+  Clock now_us_;
+  std::size_t max_result_limit_;
+  mutable std::mutex mutex_;
+  std::unordered_map<Jid, ArchiveLog> logs_;  // by bare owner
+};
+
+/// Archives chat messages on both sides and delivers them to the recipient's
+/// sessions. Holds no lock of its own; delivery runs with no lock held.
+class ChatRouter final : public MessageRouter {
+ public:
+  ChatRouter(const UserDirectory& users, ChatArchive& archive, const SessionRegistry& sessions);
+  void route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml) override;
+
+ private:
+  const UserDirectory& users_;
+  ChatArchive& archive_;
+  const SessionRegistry& sessions_;
+};
+
+}  // namespace mimrest::memory::detail

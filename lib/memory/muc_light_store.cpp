@@ -1,0 +1,392 @@
+#include "memory/muc_light_store.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+
+#include <pugixml.hpp>
+
+#include "mimrest/crypto.hpp"
+
+namespace mimrest::memory::detail {
+
+namespace {
+
+constexpr const char* affiliations_ns = "urn:xmpp:muclight:0#affiliations";
+// Attempts at a fresh random node before giving up (a clash is already
+// astronomically unlikely with 128 random bits).
+constexpr int fresh_node_attempts = 8;
+
+struct StringWriter final : pugi::xml_writer {
+  std::string out;
+  void write(const void* data, std::size_t size) override {
+    out.append(static_cast<const char*>(data), size);
+  }
+};
+
+std::string serialize(const pugi::xml_document& document) {
+  StringWriter writer;
+  document.save(writer, "", pugi::format_raw | pugi::format_no_declaration);
+  return std::move(writer.out);
+}
+
+void set_attribute(pugi::xml_node node, const char* name, const std::string& value) {
+  auto attribute = node.attribute(name);
+  if (!attribute) {
+    attribute = node.append_attribute(name);
+  }
+  attribute.set_value(value.c_str());
+}
+
+std::string to_hex(const std::string& bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    hex.push_back(digits[byte >> 4]);
+    hex.push_back(digits[byte & 0x0f]);
+  }
+  return hex;
+}
+
+/// Prepared form of a domain, or the text as given when it is not one.
+std::string prepare_domain(std::string_view domain) {
+  auto parsed = Jid::parse(domain);
+  if (parsed && parsed->local().empty() && parsed->is_bare()) {
+    return parsed->domain();
+  }
+  return std::string(domain);
+}
+
+using Change = std::pair<Jid, Affiliation>;
+
+/// <message from=room to=room type=groupchat id=..><x xmlns=..#affiliations>
+/// <user affiliation=..>jid</user>...</x></message>
+void build_affiliation_message(pugi::xml_document& document, const Jid& room,
+                               const std::vector<Change>& changes) {
+  auto message = document.append_child("message");
+  const std::string room_jid = room.bare_string();
+  set_attribute(message, "from", room_jid);
+  set_attribute(message, "to", room_jid);
+  set_attribute(message, "type", "groupchat");
+  set_attribute(message, "id", random_uuid());
+  auto x = message.append_child("x");
+  set_attribute(x, "xmlns", affiliations_ns);
+  for (const auto& [user, affiliation] : changes) {
+    auto item = x.append_child("user");
+    set_attribute(item, "affiliation", std::string(to_string(affiliation)));
+    item.append_child(pugi::node_pcdata).set_value(user.bare_string().c_str());
+  }
+}
+
+/// Delivers `document` to each recipient's sessions with `to` set to them.
+/// Runs with no lock held.
+void deliver_to(pugi::xml_document& document,
+                const std::vector<std::pair<Jid, DeliveryList>>& recipients) {
+  auto message = document.document_element();
+  for (const auto& [user, sessions] : recipients) {
+    if (sessions.empty()) {
+      continue;
+    }
+    set_attribute(message, "to", user.bare_string());
+    sessions.deliver(serialize(document));
+  }
+}
+
+Unexpected<RoomError> fail(RoomErrorKind kind) {
+  return unexpected(RoomError{kind, {}, {}});
+}
+
+bool is_affiliated(const std::vector<RoomOccupant>& occupants, const Jid& user) {
+  return std::any_of(occupants.begin(), occupants.end(),
+                     [&](const RoomOccupant& occupant) { return occupant.user == user; });
+}
+
+}  // namespace
+
+MucLightStore::MucLightStore(MucLightOptions options, const UserDirectory& users, Clock now_us,
+                             const SessionRegistry& sessions)
+    : options_(std::move(options)),
+      users_(users),
+      now_us_(std::move(now_us)),
+      sessions_(sessions) {}
+
+std::optional<std::string> MucLightStore::service_domain(std::string_view user_domain) const {
+  if (!options_.enabled) {
+    return std::nullopt;
+  }
+  const std::string domain = prepare_domain(user_domain);
+  if (!users_.is_local_domain(domain)) {
+    return std::nullopt;
+  }
+  std::string service = options_.host_pattern;
+  static constexpr std::string_view placeholder = "@HOST@";
+  for (auto at = service.find(placeholder); at != std::string::npos;
+       at = service.find(placeholder, at + domain.size())) {
+    service.replace(at, placeholder.size(), domain);
+  }
+  return prepare_domain(service);
+}
+
+Expected<MucLightStore::Room*, RoomError> MucLightStore::find_room(const Jid& room) {
+  auto it = rooms_.find(room.bare());
+  if (it == rooms_.end()) {
+    return fail(RoomErrorKind::room_not_found);
+  }
+  return &it->second;
+}
+
+Expected<const MucLightStore::Room*, RoomError> MucLightStore::find_room(const Jid& room) const {
+  auto it = rooms_.find(room.bare());
+  if (it == rooms_.end()) {
+    return fail(RoomErrorKind::room_not_found);
+  }
+  return &it->second;
+}
+
+void MucLightStore::add_recipient(Recipients& recipients, const Jid& user) const {
+  recipients.emplace_back(user, sessions_.sessions_of(user));
+}
+
+Expected<Jid, RoomError> MucLightStore::create_room(const Jid& owner, std::optional<Jid> room,
+                                                    const RoomConfig& config) {
+  const Jid creator = owner.bare();
+  const auto service = service_domain(creator.domain());
+  if (!service) {
+    return fail(RoomErrorKind::room_not_found);
+  }
+  if (room) {
+    if (room->local().empty() || !room->is_bare()) {
+      return unexpected(RoomError{RoomErrorKind::validation_failed, "id", "not a room JID"});
+    }
+    if (room->domain() != *service) {
+      return fail(RoomErrorKind::not_allowed);
+    }
+  }
+
+  Recipients recipients;
+  std::optional<Jid> created;
+  {
+    std::lock_guard lock(mutex_);
+    for (int attempt = 0; attempt < fresh_node_attempts && !created; ++attempt) {
+      std::optional<Jid> candidate = room;
+      if (!candidate) {
+        auto generated = Jid::from_parts(to_hex(random_bytes(16)), *service);
+        if (!generated) {
+          return fail(RoomErrorKind::room_not_found);
+        }
+        candidate = std::move(*generated);
+      }
+      Room fresh;
+      fresh.created = next_created_;
+      fresh.config = config;
+      fresh.occupants.push_back(RoomOccupant{creator, Affiliation::owner});
+      if (rooms_.try_emplace(*candidate, std::move(fresh)).second) {
+        ++next_created_;
+        created = std::move(candidate);
+      } else if (room) {
+        return fail(RoomErrorKind::already_exists);
+      }
+    }
+    if (!created) {
+      return fail(RoomErrorKind::already_exists);
+    }
+    add_recipient(recipients, creator);
+  }
+  // The creator learns of their ownership, as MongooseIM does; creation itself
+  // is not archived.
+  pugi::xml_document notice;
+  build_affiliation_message(notice, *created, {{creator, Affiliation::owner}});
+  deliver_to(notice, recipients);
+  return *created;
+}
+
+std::vector<RoomSummary> MucLightStore::user_rooms(const Jid& user) const {
+  const Jid member = user.bare();
+  std::vector<std::pair<std::uint64_t, RoomSummary>> found;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [jid, room] : rooms_) {
+      if (is_affiliated(room.occupants, member)) {
+        found.push_back({room.created, RoomSummary{jid, room.config}});
+      }
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<RoomSummary> summaries;
+  summaries.reserve(found.size());
+  for (auto& entry : found) {
+    summaries.push_back(std::move(entry.second));
+  }
+  return summaries;
+}
+
+Expected<RoomInfo, RoomError> MucLightStore::room_info(const Jid& user, const Jid& room) const {
+  std::lock_guard lock(mutex_);
+  auto found = find_room(room);
+  if (!found) {
+    return unexpected(found.error());
+  }
+  const Room& state = **found;
+  if (!is_affiliated(state.occupants, user.bare())) {
+    return fail(RoomErrorKind::not_occupant);
+  }
+  RoomInfo info{room.bare(), state.config, {}};
+  info.occupants.reserve(state.occupants.size());
+  for (const auto& occupant : state.occupants) {
+    if (occupant.affiliation == Affiliation::owner) {
+      info.occupants.push_back(occupant);
+    }
+  }
+  for (const auto& occupant : state.occupants) {
+    if (occupant.affiliation != Affiliation::owner) {
+      info.occupants.push_back(occupant);
+    }
+  }
+  return info;
+}
+
+Expected<void, RoomError> MucLightStore::set_config(const Jid& user, const Jid& room,
+                                                    const RoomConfig& config) {
+  std::lock_guard lock(mutex_);
+  auto found = find_room(room);
+  if (!found) {
+    return unexpected(found.error());
+  }
+  Room& state = **found;
+  auto occupant = std::find_if(state.occupants.begin(), state.occupants.end(),
+                               [&](const RoomOccupant& o) { return o.user == user.bare(); });
+  if (occupant == state.occupants.end()) {
+    return fail(RoomErrorKind::not_occupant);
+  }
+  if (occupant->affiliation != Affiliation::owner && !options_.all_can_configure) {
+    return fail(RoomErrorKind::not_allowed);
+  }
+  state.config = config;
+  return {};
+}
+
+Expected<void, RoomError> MucLightStore::set_affiliation(const Jid& actor, const Jid& room,
+                                                         const Jid& target,
+                                                         Affiliation affiliation) {
+  const Jid actor_jid = actor.bare();
+  const Jid target_jid = target.bare();
+  const Jid room_jid = room.bare();
+  pugi::xml_document broadcast;
+  Recipients recipients;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = find_room(room_jid);
+    if (!found) {
+      return unexpected(found.error());
+    }
+    Room& state = **found;
+    auto& occupants = state.occupants;
+    auto acting = std::find_if(occupants.begin(), occupants.end(),
+                               [&](const RoomOccupant& o) { return o.user == actor_jid; });
+    if (acting == occupants.end()) {
+      return fail(RoomErrorKind::not_occupant);
+    }
+    const bool actor_is_owner = acting->affiliation == Affiliation::owner;
+    auto targeted = std::find_if(occupants.begin(), occupants.end(),
+                                 [&](const RoomOccupant& o) { return o.user == target_jid; });
+    std::vector<Change> changes;
+
+    if (affiliation == Affiliation::member) {
+      if (!actor_is_owner) {
+        return fail(RoomErrorKind::not_allowed);
+      }
+      if (targeted != occupants.end()) {
+        return {};  // already an occupant
+      }
+      occupants.push_back(RoomOccupant{target_jid, Affiliation::member});
+      changes.emplace_back(target_jid, Affiliation::member);
+    } else if (affiliation == Affiliation::none) {
+      if (target_jid != actor_jid && !actor_is_owner) {
+        return fail(RoomErrorKind::not_allowed);
+      }
+      if (targeted == occupants.end()) {
+        return {};  // not an occupant: nothing to remove, nothing to tell
+      }
+      const bool was_owner = targeted->affiliation == Affiliation::owner;
+      occupants.erase(targeted);
+      changes.emplace_back(target_jid, Affiliation::none);
+      if (was_owner && !occupants.empty()) {
+        // Occupants are kept in joining order: the first is the longest-standing.
+        occupants.front().affiliation = Affiliation::owner;
+        changes.emplace_back(occupants.front().user, Affiliation::owner);
+      }
+    } else {
+      // Ownership only changes hands when the owner leaves.
+      return fail(RoomErrorKind::not_allowed);
+    }
+
+    build_affiliation_message(broadcast, room_jid, changes);
+    for (const auto& occupant : occupants) {
+      add_recipient(recipients, occupant.user);
+    }
+    if (affiliation == Affiliation::none) {
+      add_recipient(recipients, target_jid);  // the removed user hears it too
+    }
+    if (occupants.empty()) {
+      rooms_.erase(room_jid);  // the last occupant left: the room and its archive go
+    } else {
+      state.archive.append(now_us_(), std::nullopt, serialize(broadcast));
+    }
+  }
+  deliver_to(broadcast, recipients);
+  return {};
+}
+
+Expected<void, RoomError> MucLightStore::send_message(const Jid& sender, const Jid& room,
+                                                      std::string stanza_xml) {
+  const Jid sender_jid = sender.bare();
+  const Jid room_jid = room.bare();
+  pugi::xml_document document;
+  const auto parsed = document.load_buffer(stanza_xml.data(), stanza_xml.size());
+  auto message = document.document_element();
+  if (!parsed || std::string_view(message.name()) != "message") {
+    return unexpected(
+        RoomError{RoomErrorKind::validation_failed, "stanza", "not a message stanza"});
+  }
+  // MUC Light names the sender in the resource of the room's address.
+  set_attribute(message, "from", room_jid.bare_string() + "/" + sender_jid.bare_string());
+  std::string archived = serialize(document);
+
+  Recipients recipients;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = find_room(room_jid);
+    if (!found) {
+      return unexpected(found.error());
+    }
+    Room& state = **found;
+    if (!is_affiliated(state.occupants, sender_jid)) {
+      return fail(RoomErrorKind::not_occupant);
+    }
+    state.archive.append(now_us_(), std::nullopt, std::move(archived));
+    for (const auto& occupant : state.occupants) {
+      add_recipient(recipients, occupant.user);
+    }
+  }
+  deliver_to(document, recipients);
+  return {};
+}
+
+Expected<std::vector<ArchivedMessage>, RoomError> MucLightStore::recent_messages(
+    const Jid& user, const Jid& room, std::optional<std::int64_t> before_us,
+    std::size_t limit) const {
+  std::lock_guard lock(mutex_);
+  auto found = find_room(room);
+  if (!found) {
+    return unexpected(found.error());
+  }
+  const Room& state = **found;
+  if (!is_affiliated(state.occupants, user.bare())) {
+    return fail(RoomErrorKind::not_occupant);
+  }
+  return state.archive.recent(std::nullopt, before_us, std::min(limit, options_.max_result_limit));
+}
+
+}  // namespace mimrest::memory::detail

@@ -1,0 +1,190 @@
+// Chat routing and live sessions of the in-memory backend.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mimrest/memory/memory_backend.hpp"
+
+using mimrest::ArchiveQuery;
+using mimrest::Jid;
+using mimrest::StanzaSink;
+using mimrest::memory::MemoryBackend;
+using mimrest::memory::MemoryBackendConfig;
+
+namespace {
+
+Jid jid(const std::string& text) {
+  return Jid::parse(text).value();
+}
+
+class RecordingSink final : public StanzaSink {
+ public:
+  void deliver(std::string_view stanza_xml) override {
+    std::lock_guard lock(mutex_);
+    stanzas_.emplace_back(stanza_xml);
+  }
+  std::vector<std::string> stanzas() const {
+    std::lock_guard lock(mutex_);
+    return stanzas_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> stanzas_;
+};
+
+MemoryBackendConfig fast_config() {
+  MemoryBackendConfig config;
+  config.password_iterations = 16;
+  return config;
+}
+
+std::string chat(const std::string& from, const std::string& to, const std::string& body) {
+  return "<message type=\"chat\" from=\"" + from + "\" to=\"" + to + "\" id=\"" + body +
+         "\"><body>" + body + "</body></message>";
+}
+
+struct Fixture {
+  Fixture() : backend(fast_config()), api(backend.backend()) {
+    REQUIRE(backend.add_user(alice, "a"));
+    REQUIRE(backend.add_user(bob, "b"));
+  }
+  MemoryBackend backend;
+  mimrest::Backend api;
+  Jid alice = jid("alice@localhost");
+  Jid bob = jid("bob@localhost");
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "a routed chat message is archived on both sides and delivered") {
+  auto bob_sink = std::make_shared<RecordingSink>();
+  auto alice_sink = std::make_shared<RecordingSink>();
+  auto bob_session = api.sessions.open_session(jid("bob@localhost/sse-1"), bob_sink);
+  auto alice_session = api.sessions.open_session(jid("alice@localhost/sse-2"), alice_sink);
+
+  const std::string stanza = chat("alice@localhost", "bob@localhost", "hi");
+  api.router.route_chat_message(alice, bob, stanza);
+
+  CHECK(bob_sink->stanzas() == std::vector<std::string>{stanza});
+  CHECK(alice_sink->stanzas().empty());  // no echo to the sender
+
+  auto sent = api.archive.recent_messages(ArchiveQuery{alice, std::nullopt, std::nullopt, 50});
+  auto received = api.archive.recent_messages(ArchiveQuery{bob, std::nullopt, std::nullopt, 50});
+  REQUIRE(sent.size() == 1);
+  REQUIRE(received.size() == 1);
+  CHECK(sent[0].stanza_xml == stanza);
+  CHECK(received[0].stanza_xml == stanza);
+
+  // Each side files it under the other party.
+  CHECK(api.archive.recent_messages(ArchiveQuery{alice, bob, std::nullopt, 50}).size() == 1);
+  CHECK(api.archive.recent_messages(ArchiveQuery{bob, alice, std::nullopt, 50}).size() == 1);
+  CHECK(api.archive.recent_messages(ArchiveQuery{alice, alice, std::nullopt, 50}).empty());
+}
+
+TEST_CASE_METHOD(Fixture, "messages to unknown or remote users are archived for the sender only") {
+  const Jid ghost = jid("ghost@localhost");
+  const Jid remote = jid("carol@elsewhere.org");
+  api.router.route_chat_message(alice, ghost, chat("alice@localhost", "ghost@localhost", "1"));
+  api.router.route_chat_message(alice, remote, chat("alice@localhost", "carol@elsewhere.org", "2"));
+
+  CHECK(api.archive.recent_messages(ArchiveQuery{alice, std::nullopt, std::nullopt, 50}).size() ==
+        2);
+  CHECK(api.archive.recent_messages(ArchiveQuery{ghost, std::nullopt, std::nullopt, 50}).empty());
+  CHECK(api.archive.recent_messages(ArchiveQuery{remote, std::nullopt, std::nullopt, 50}).empty());
+}
+
+TEST_CASE_METHOD(Fixture, "every open session of the recipient receives the message") {
+  auto first = std::make_shared<RecordingSink>();
+  auto second = std::make_shared<RecordingSink>();
+  auto s1 = api.sessions.open_session(jid("bob@localhost/sse-1"), first);
+  auto s2 = api.sessions.open_session(jid("bob@localhost/sse-2"), second);
+  CHECK(backend.session_count(bob) == 2);
+  CHECK(backend.session_count(alice) == 0);
+
+  api.router.route_chat_message(alice, bob, chat("alice@localhost", "bob@localhost", "x"));
+  CHECK(first->stanzas().size() == 1);
+  CHECK(second->stanzas().size() == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "closing a session stops delivery and lowers the count") {
+  auto sink = std::make_shared<RecordingSink>();
+  auto other = std::make_shared<RecordingSink>();
+  auto session = api.sessions.open_session(jid("bob@localhost/sse-1"), sink);
+  auto kept = api.sessions.open_session(jid("bob@localhost/sse-2"), other);
+  api.router.route_chat_message(alice, bob, chat("alice@localhost", "bob@localhost", "1"));
+
+  session.reset();
+  CHECK(backend.session_count(bob) == 1);
+  api.router.route_chat_message(alice, bob, chat("alice@localhost", "bob@localhost", "2"));
+  CHECK(sink->stanzas().size() == 1);
+  CHECK(other->stanzas().size() == 2);
+
+  kept.reset();
+  CHECK(backend.session_count(bob) == 0);
+  api.router.route_chat_message(alice, bob, chat("alice@localhost", "bob@localhost", "3"));
+  CHECK(other->stanzas().size() == 2);
+  // Offline messages are still archived.
+  CHECK(api.archive.recent_messages(ArchiveQuery{bob, std::nullopt, std::nullopt, 50}).size() == 3);
+}
+
+namespace {
+
+/// A sink that closes its own session from inside deliver(): the registry
+/// must not hold its lock while a sink runs.
+class SelfClosingSink final : public StanzaSink {
+ public:
+  void deliver(std::string_view) override {
+    ++delivered;
+    session.reset();
+  }
+  std::unique_ptr<mimrest::Session> session;
+  int delivered = 0;
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "a sink may close its own session while being delivered to") {
+  auto sink = std::make_shared<SelfClosingSink>();
+  sink->session = api.sessions.open_session(jid("bob@localhost/sse-1"), sink);
+  api.router.route_chat_message(alice, bob, chat("alice@localhost", "bob@localhost", "1"));
+  CHECK(sink->delivered == 1);
+  CHECK(backend.session_count(bob) == 0);
+  api.router.route_chat_message(alice, bob, chat("alice@localhost", "bob@localhost", "2"));
+  CHECK(sink->delivered == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "a session may outlive the backend") {
+  std::unique_ptr<mimrest::Session> session;
+  {
+    MemoryBackend other(fast_config());
+    session = other.backend().sessions.open_session(jid("bob@localhost/sse-1"),
+                                                    std::make_shared<RecordingSink>());
+  }
+  session.reset();  // must not touch the destroyed registry
+  SUCCEED();
+}
+
+TEST_CASE_METHOD(Fixture, "sessions open and close while messages are delivered") {
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    while (!stop.load()) {
+      auto session = api.sessions.open_session(jid("bob@localhost/sse-churn"),
+                                               std::make_shared<RecordingSink>());
+    }
+  });
+  auto steady = std::make_shared<RecordingSink>();
+  auto session = api.sessions.open_session(jid("bob@localhost/sse-steady"), steady);
+  for (int i = 0; i < 500; ++i) {
+    api.router.route_chat_message(alice, bob, chat("alice@localhost", "bob@localhost", "m"));
+  }
+  stop.store(true);
+  churn.join();
+  CHECK(steady->stanzas().size() == 500);
+  CHECK(backend.session_count(bob) == 1);
+}
