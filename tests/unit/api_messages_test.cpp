@@ -1,0 +1,181 @@
+// POST /messages and GET /messages[/{with}] through Api::handle.
+#include <string>
+#include <vector>
+
+#include "api_fixture.hpp"
+
+using mimrest::test::ApiFixture;
+using mimrest::test::error_message;
+using mimrest::test::FixtureOptions;
+using mimrest::test::kStartUs;
+using mimrest::test::parse_json;
+using mimrest::test::to_json;
+
+namespace {
+
+// Sends a message and returns its id; the clock moves on 1 ms afterwards so
+// that every message has its own timestamp.
+std::string send(ApiFixture& f, std::string_view from, std::string_view to, std::string_view body) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("to");
+  writer.String(to.data(), static_cast<rapidjson::SizeType>(to.size()));
+  writer.Key("body");
+  writer.String(body.data(), static_cast<rapidjson::SizeType>(body.size()));
+  writer.EndObject();
+  auto response = f.post("/messages", buffer.GetString(), from);
+  REQUIRE(response.status == 200);
+  auto json = parse_json(response.body);
+  REQUIRE(json.IsObject());
+  REQUIRE(json.MemberCount() == 1);
+  REQUIRE(json["id"].IsString());
+  f.advance_ms(1);
+  return json["id"].GetString();
+}
+
+std::vector<std::string> bodies(const mimrest::Response& response) {
+  REQUIRE(response.status == 200);
+  auto json = parse_json(response.body);
+  REQUIRE(json.IsArray());
+  std::vector<std::string> out;
+  for (const auto& item : json.GetArray()) {
+    out.emplace_back(item["body"].GetString());
+  }
+  return out;
+}
+
+using Bodies = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("POST /messages checks recipient, then body") {
+  ApiFixture f;
+  auto expect = [&](std::string body, std::string message) {
+    INFO(body);
+    auto response = f.post("/messages", body);
+    CHECK(response.status == 400);
+    CHECK(error_message(response) == message);
+  };
+  expect(R"({"body":"hi"})", "Missing recipient JID");
+  expect(R"({})", "Missing recipient JID");
+  expect(R"({"to":"@invalid","body":"hi"})", "Invalid recipient JID");
+  expect(R"({"to":"","body":"hi"})", "Invalid recipient JID");
+  expect(R"({"to":42,"body":"hi"})", "Invalid recipient JID");
+  expect(R"({"to":"@invalid"})", "Invalid recipient JID");
+  expect(R"({"to":"bob@localhost"})", "Missing message body");
+  expect(R"({"to":"bob@localhost","body":7})", "Invalid message body");
+  expect(R"(not json)", "Invalid request body");
+  expect(R"(["to"])", "Invalid request body");
+}
+
+TEST_CASE("POST /messages sends a chat message both parties can read back") {
+  ApiFixture f;
+  auto response = f.post("/messages", R"({"to":"Bob@LOCALHOST","body":"Hello <b>&amp; \"you\""})");
+  REQUIRE(response.status == 200);
+  CHECK(response.headers.get("Content-Type") == std::string_view("application/json"));
+  auto id = std::string(parse_json(response.body)["id"].GetString());
+  CHECK(id.size() == 36);
+  CHECK(id[14] == '4');
+
+  for (const char* reader : {"bob@localhost", "alice@localhost"}) {
+    INFO(reader);
+    auto read = f.get("/messages", reader);
+    REQUIRE(read.status == 200);
+    auto json = parse_json(read.body);
+    REQUIRE(json.IsArray());
+    REQUIRE(json.Size() == 1);
+    const auto& item = json[0];
+    CHECK(std::string(item["from"].GetString()) == "alice@localhost");
+    CHECK(std::string(item["to"].GetString()) == "bob@localhost");
+    CHECK(std::string(item["id"].GetString()) == id);
+    CHECK(std::string(item["body"].GetString()) == "Hello <b>&amp; \"you\"");
+    CHECK(item["timestamp"].GetInt64() == kStartUs / 1000);
+    CHECK_FALSE(item.HasMember("thread"));
+    CHECK_FALSE(item.HasMember("properties"));
+  }
+  CHECK(to_json(parse_json(f.get("/messages", "carol@localhost").body)) == "[]");
+}
+
+TEST_CASE("GET /messages/{with} filters by interlocutor, oldest first") {
+  ApiFixture f;
+  send(f, "alice@localhost", "bob@localhost", "a1");
+  send(f, "carol@localhost", "alice@localhost", "c1");
+  send(f, "bob@localhost", "alice@localhost", "b1");
+  send(f, "alice@localhost", "bob@localhost", "a2");
+
+  CHECK(bodies(f.get("/messages")) == Bodies{"a1", "c1", "b1", "a2"});
+  CHECK(bodies(f.get("/messages/bob@localhost")) == Bodies{"a1", "b1", "a2"});
+  CHECK(bodies(f.get("/messages/bob%40localhost")) == Bodies{"a1", "b1", "a2"});
+  CHECK(bodies(f.get("/messages/BOB@localhost")) == Bodies{"a1", "b1", "a2"});
+  CHECK(bodies(f.get("/messages/carol@localhost")) == Bodies{"c1"});
+  CHECK(bodies(f.get("/messages/alice@localhost", "carol@localhost")) == Bodies{"c1"});
+  CHECK(bodies(f.get("/messages/nobody@localhost")).empty());
+}
+
+TEST_CASE("GET /messages pagination: limit and before") {
+  ApiFixture f;
+  std::vector<std::int64_t> sent_ms;
+  for (int i = 0; i < 5; ++i) {
+    sent_ms.push_back(f.now_us() / 1000);
+    send(f, "alice@localhost", "bob@localhost", "m" + std::to_string(i));
+  }
+  CHECK(bodies(f.get("/messages?limit=0")).empty());
+  CHECK(bodies(f.get("/messages?limit=2")) == Bodies{"m3", "m4"});
+  CHECK(bodies(f.get("/messages?limit=10")) == Bodies{"m0", "m1", "m2", "m3", "m4"});
+  // `before` is exclusive: a message exactly at that time is not returned.
+  auto before = [&](std::int64_t ms, std::string extra = "") {
+    return bodies(f.get("/messages/bob@localhost?before=" + std::to_string(ms) + extra));
+  };
+  CHECK(before(sent_ms[2]) == Bodies{"m0", "m1"});
+  CHECK(before(sent_ms[2] + 1) == Bodies{"m0", "m1", "m2"});
+  CHECK(before(sent_ms[4], "&limit=2") == Bodies{"m2", "m3"});
+  CHECK(before(sent_ms[0]).empty());
+  CHECK(before(0).empty());
+  CHECK(before(-5).empty());
+  CHECK(bodies(f.get("/messages?before=99999999999999999999999")).size() == 5);
+  CHECK(bodies(f.get("/messages?limit=99999999999999999999999")).size() == 5);
+  // Repeated keys: the last one counts; '+' and %-escapes are decoded.
+  CHECK(bodies(f.get("/messages?limit=1&limit=2")) == Bodies{"m3", "m4"});
+  CHECK(bodies(f.get("/messages?limit=%31")) == Bodies{"m4"});
+  CHECK(bodies(f.get("/messages?limit=1&")) == Bodies{"m4"});
+}
+
+TEST_CASE("The host caps the limit") {
+  FixtureOptions options;
+  options.backend.max_result_limit = 3;
+  ApiFixture f(std::move(options));
+  for (int i = 0; i < 5; ++i) {
+    send(f, "alice@localhost", "bob@localhost", "m" + std::to_string(i));
+  }
+  CHECK(bodies(f.get("/messages?limit=100")) == Bodies{"m2", "m3", "m4"});
+  CHECK(bodies(f.get("/messages")) == Bodies{"m2", "m3", "m4"});
+}
+
+TEST_CASE("GET /messages errors") {
+  ApiFixture f;
+  auto expect = [&](std::string path, std::string message) {
+    INFO(path);
+    auto response = f.get(path);
+    CHECK(response.status == 400);
+    CHECK(error_message(response) == message);
+  };
+  expect("/messages/@invalid", "Invalid interlocutor JID");
+  expect("/messages/@invalid?kuropatwa", "Invalid interlocutor JID");
+  expect("/messages/bob@localhost?kuropatwa", "Invalid query string");
+  expect("/messages?foo=1", "Invalid query string");
+  expect("/messages?limit=1&foo=1", "Invalid query string");
+  expect("/messages?limit", "Invalid query string");
+  expect("/messages?limit=%zz", "Invalid query string");
+  expect("/messages?limit=x", "Invalid limit");
+  expect("/messages?limit=-1", "Invalid limit");
+  expect("/messages?limit=+1", "Invalid limit");
+  expect("/messages?limit=1.0", "Invalid limit");
+  expect("/messages?limit=%201", "Invalid limit");
+  expect("/messages?limit=", "Invalid limit");
+  expect("/messages?before=x", "Invalid value of 'before'");
+  expect("/messages?before=1.5", "Invalid value of 'before'");
+  expect("/messages?before=", "Invalid value of 'before'");
+  expect("/messages?before=--1", "Invalid value of 'before'");
+  expect("/messages/bob@localhost?before=1e3", "Invalid value of 'before'");
+}
