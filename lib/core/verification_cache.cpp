@@ -1,0 +1,162 @@
+#include "mimrest/verification_cache.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <climits>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "mimrest/crypto.hpp"
+
+namespace mimrest {
+namespace {
+
+using TimePoint = std::chrono::steady_clock::time_point;
+
+struct Entry {
+  std::string key;        // HMAC of user and password
+  std::string bare_user;  // for invalidate()
+  TimePoint expires;
+  std::optional<std::uint64_t> version;
+};
+
+// now + ttl, saturating instead of overflowing for a huge time to live.
+TimePoint expiry(TimePoint now, std::chrono::seconds ttl) {
+  using Duration = TimePoint::duration;
+  const Duration since_epoch = now.time_since_epoch();
+  // What can still be added to `now` without overflow.
+  const Duration room =
+      since_epoch >= Duration::zero() ? Duration::max() - since_epoch : Duration::max();
+  if (ttl >= std::chrono::duration_cast<std::chrono::seconds>(room)) {
+    return now + room;
+  }
+  return now + std::chrono::duration_cast<Duration>(ttl);
+}
+
+}  // namespace
+
+struct CachingPasswordVerifier::State {
+  VerificationCacheOptions options;
+  // Keys the HMAC so that a dump of the cache reveals nothing about passwords
+  // that an attacker could test offline.
+  std::string hmac_key = random_bytes(32);
+
+  mutable std::mutex mutex;
+  std::list<Entry> order;  // oldest first
+  std::unordered_map<std::string, std::list<Entry>::iterator> index;
+  // Bumped by invalidate(): a verification that started before it must not
+  // store its (possibly stale) success afterwards.
+  std::uint64_t invalidations = 0;
+
+  std::optional<std::string> key_of(const std::string& bare_user, std::string_view password) const {
+    if (password.size() > static_cast<std::size_t>(INT_MAX)) {
+      return std::nullopt;
+    }
+    // A bare JID never contains NUL, so the separator keeps the pair unambiguous.
+    std::string message;
+    message.reserve(bare_user.size() + 1 + password.size());
+    message.append(bare_user).append(1, '\0').append(password);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (HMAC(EVP_sha256(), hmac_key.data(), static_cast<int>(hmac_key.size()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), out,
+             &length) == nullptr) {
+      return std::nullopt;
+    }
+    return std::string(reinterpret_cast<const char*>(out), length);
+  }
+
+  void erase(std::list<Entry>::iterator it) {
+    index.erase(it->key);
+    order.erase(it);
+  }
+};
+
+CachingPasswordVerifier::CachingPasswordVerifier(PasswordVerifier& inner,
+                                                 VerificationCacheOptions options)
+    : inner_(inner), state_(std::make_unique<State>()) {
+  state_->options = std::move(options);
+  if (!state_->options.now) {
+    state_->options.now = [] { return std::chrono::steady_clock::now(); };
+  }
+}
+
+CachingPasswordVerifier::~CachingPasswordVerifier() = default;
+
+bool CachingPasswordVerifier::verify(const Jid& user, std::string_view password) {
+  State& s = *state_;
+  const std::string bare_user = user.bare_string();
+  const std::optional<std::string> key = s.key_of(bare_user, password);
+  if (!key) {
+    return inner_.verify(user, password);
+  }
+  // Host callbacks run outside the lock: they may be slow or take locks of their own.
+  std::optional<std::uint64_t> version;
+  if (s.options.credentials_version) {
+    version = s.options.credentials_version(user);
+  }
+  const TimePoint now = s.options.now();
+
+  std::uint64_t invalidations_before = 0;
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (const auto found = s.index.find(*key); found != s.index.end()) {
+      const Entry& entry = *found->second;
+      if (now < entry.expires && entry.version == version) {
+        return true;
+      }
+      s.erase(found->second);
+    }
+    invalidations_before = s.invalidations;
+  }
+
+  // The slow check, deliberately not under the lock.
+  if (!inner_.verify(user, password)) {
+    return false;
+  }
+
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.invalidations != invalidations_before || s.options.max_entries == 0 ||
+      s.options.time_to_live <= std::chrono::seconds::zero()) {
+    return true;
+  }
+  const TimePoint expires = expiry(now, s.options.time_to_live);
+  if (const auto found = s.index.find(*key); found != s.index.end()) {
+    // Another thread stored it meanwhile: refresh it as the newest entry.
+    found->second->expires = expires;
+    found->second->version = version;
+    s.order.splice(s.order.end(), s.order, found->second);
+    return true;
+  }
+  s.order.push_back(Entry{*key, bare_user, expires, version});
+  s.index.emplace(*key, std::prev(s.order.end()));
+  while (s.order.size() > s.options.max_entries) {
+    s.erase(s.order.begin());
+  }
+  return true;
+}
+
+void CachingPasswordVerifier::invalidate(const Jid& user) {
+  State& s = *state_;
+  const std::string bare_user = user.bare_string();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  ++s.invalidations;
+  for (auto it = s.order.begin(); it != s.order.end();) {
+    const auto next = std::next(it);
+    if (it->bare_user == bare_user) {
+      s.erase(it);
+    }
+    it = next;
+  }
+}
+
+std::size_t CachingPasswordVerifier::size() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->order.size();
+}
+
+}  // namespace mimrest
