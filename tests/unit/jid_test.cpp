@@ -232,3 +232,22 @@ TEST_CASE("every error has a description") {
     CHECK_FALSE(mimrest::to_string(error).empty());
   }
 }
+
+TEST_CASE("characters that normalise to forbidden ones are rejected") {
+  // U+FF20 FULLWIDTH COMMERCIAL AT becomes '@' under NFKC.
+  CHECK(parse_error("a\xEF\xBC\xA0"
+                    "b@localhost") == JidError::localpart_invalid);
+  // U+FF0F FULLWIDTH SOLIDUS becomes '/'.
+  CHECK(parse_error("a\xEF\xBC\x8F"
+                    "b@localhost") == JidError::localpart_invalid);
+  // U+FF0E FULLWIDTH FULL STOP becomes '.', so this is a trailing dot.
+  CHECK(parsed("alice@localhost\xEF\xBC\x8E") == "alice@localhost");
+}
+
+TEST_CASE("preparation that expands the text a lot still works") {
+  // U+FDFA expands under NFKC to 18 characters (33 bytes) from 3 bytes.
+  const auto jid = Jid::parse("alice@localhost/\xEF\xB7\xBA");
+  REQUIRE(jid.has_value());
+  CHECK(jid->resource().size() == 33);
+  CHECK(jid->resource().substr(0, 4) == "\xD8\xB5\xD9\x84");
+}
