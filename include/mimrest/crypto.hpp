@@ -16,7 +16,8 @@ std::string base64_encode(std::string_view bytes);
 /// data after padding. nullopt for anything else.
 std::optional<std::string> base64_decode(std::string_view text);
 
-/// `count` bytes from OpenSSL's CSPRNG.
+/// `count` bytes from OpenSSL's CSPRNG. Throws std::runtime_error if the
+/// generator fails: predictable bytes are never returned.
 std::string random_bytes(std::size_t count);
 
 /// A random (version 4) UUID in lower-case canonical form.

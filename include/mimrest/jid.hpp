@@ -12,7 +12,7 @@ namespace mimrest {
 
 /// Why a string is not a valid JID.
 enum class JidError {
-  empty_domain,      ///< no domain part ("", "@x", "alice@")
+  empty_domain,      ///< no domain part ("", "alice@")
   empty_localpart,   ///< "@domain"
   empty_resource,    ///< "alice@domain/"
   localpart_invalid, ///< nodeprep failed or a forbidden character (" & ' / : < > @)
