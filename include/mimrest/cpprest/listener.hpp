@@ -25,6 +25,11 @@ struct ListenerOptions {
   std::chrono::milliseconds sse_keepalive{15000};
 };
 
+/// Checks that both PEM files can be read, load, and belong together, the way
+/// Listener::start() checks them; an error text naming the file otherwise.
+/// Lets a host reject a bad configuration before it starts anything.
+Expected<void, std::string> check_tls_files(const TlsFiles& files);
+
 /// Serves `api` until stop() or destruction. The Api must outlive the listener.
 class Listener {
  public:
