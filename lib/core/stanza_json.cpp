@@ -64,16 +64,20 @@ constexpr unsigned kParseOptions = pugi::parse_escapes | pugi::parse_eol | pugi:
                                    pugi::parse_wconv_attribute | pugi::parse_doctype |
                                    pugi::parse_ws_pcdata_single | pugi::parse_fragment;
 
-constexpr const char* kPropertiesNs = "http://www.jivesoftware.com/xmlns/xmpp/properties";
-constexpr const char* kChatMarkersNs = "urn:xmpp:chat-markers:0";
-constexpr const char* kAffiliationsNs = "urn:xmpp:muclight:0#affiliations";
+constexpr char kPropertiesNs[] = "http://www.jivesoftware.com/xmlns/xmpp/properties";
+constexpr char kChatMarkersNs[] = "urn:xmpp:chat-markers:0";
+constexpr char kAffiliationsNs[] = "urn:xmpp:muclight:0#affiliations";
 
 // Buffers above this size are released after use instead of kept per thread.
 constexpr std::size_t kKeptCapacity = 64 * 1024;
 // Above this many properties, duplicates are found with a hash map.
 constexpr std::size_t kLinearDedupLimit = 16;
 
-using JsonWriter =
+// Text from a valid UTF-8 document is valid UTF-8, except what pugixml decodes
+// from a numeric character reference (it writes surrogates and code points
+// beyond U+10FFFF as is): only stanzas with one pay for validating the output.
+using PlainWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+using ValidatingWriter =
     rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>,
                       rapidjson::CrtAllocator, rapidjson::kWriteValidateEncodingFlag>;
 
@@ -118,12 +122,39 @@ Workspace& workspace() {
   return instance;
 }
 
-bool has_name(pugi::xml_node node, const char* name) {
-  return std::strcmp(node.name(), name) == 0;
+// Whether `text` (NUL-terminated) equals the literal. Inlined and unrolled:
+// cheaper than strcmp for the short names compared here, and it never reads
+// past the first difference, so never past the end of `text`.
+template <std::size_t N>
+bool equals(const char* text, const char (&literal)[N]) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (text[i] != literal[i]) {
+      return false;
+    }
+  }
+  return true;
 }
 
-bool has_xmlns(pugi::xml_node node, const char* ns) {
-  return std::strcmp(node.attribute("xmlns").value(), ns) == 0;
+template <std::size_t N>
+bool has_name(pugi::xml_node node, const char (&name)[N]) {
+  return equals(node.name(), name);
+}
+
+// The first attribute called `name`, like pugixml's attribute() but inlined.
+template <std::size_t N>
+pugi::xml_attribute attribute_named(pugi::xml_node node, const char (&name)[N]) {
+  for (pugi::xml_attribute attribute = node.first_attribute(); attribute;
+       attribute = attribute.next_attribute()) {
+    if (equals(attribute.name(), name)) {
+      return attribute;
+    }
+  }
+  return {};
+}
+
+template <std::size_t N>
+bool has_xmlns(pugi::xml_node node, const char (&ns)[N]) {
+  return equals(attribute_named(node, "xmlns").value(), ns);
 }
 
 bool is_text(pugi::xml_node node) {
@@ -132,9 +163,11 @@ bool is_text(pugi::xml_node node) {
 
 // Parses `xml` into `document` (in place in `buffer`, which must outlive it)
 // and returns its root element, which must be a <message>.
+// `traits` tells what the document holds (e.g. character references).
 Expected<pugi::xml_node, StanzaError> parse_message(std::string_view xml,
-                                                    pugi::xml_document& document, char* buffer) {
-  if (!detail::is_xml_text(xml)) {
+                                                    pugi::xml_document& document, char* buffer,
+                                                    detail::XmlTextTraits& traits) {
+  if (!detail::is_xml_text(xml, traits)) {
     return unexpected(StanzaError::not_well_formed);
   }
   if (!xml.empty()) {
@@ -207,19 +240,17 @@ std::string_view text_of(pugi::xml_node element, TextScratch& scratch) {
   return joined;
 }
 
-std::string_view attribute_of(pugi::xml_node node, const char* name, bool& present) {
-  const pugi::xml_attribute attribute = node.attribute(name);
-  present = static_cast<bool>(attribute);
-  return attribute.value();
-}
-
 bool is_marker_name(const char* name) {
-  return std::strcmp(name, "received") == 0 || std::strcmp(name, "displayed") == 0 ||
-         std::strcmp(name, "acknowledged") == 0;
+  return equals(name, "received") || equals(name, "displayed") || equals(name, "acknowledged");
 }
 
-// The children of a <message> that the encodings look at, found in one pass.
+// The attributes and children of a <message> that the encodings look at,
+// found in one pass over each (the first of duplicates counts).
 struct MessageParts {
+  pugi::xml_attribute from;
+  pugi::xml_attribute to;
+  pugi::xml_attribute id;
+  pugi::xml_attribute type;
   pugi::xml_node body;
   pugi::xml_node thread;
   pugi::xml_node properties;
@@ -230,6 +261,27 @@ struct MessageParts {
 
 MessageParts find_parts(pugi::xml_node message) {
   MessageParts parts;
+  for (pugi::xml_attribute attribute = message.first_attribute(); attribute;
+       attribute = attribute.next_attribute()) {
+    const char* name = attribute.name();
+    pugi::xml_attribute* slot = nullptr;
+    switch (name[0]) {
+      case 'f':
+        slot = equals(name, "from") ? &parts.from : nullptr;
+        break;
+      case 't':
+        slot = equals(name, "to") ? &parts.to : equals(name, "type") ? &parts.type : nullptr;
+        break;
+      case 'i':
+        slot = equals(name, "id") ? &parts.id : nullptr;
+        break;
+      default:
+        break;
+    }
+    if (slot != nullptr && !*slot) {
+      *slot = attribute;
+    }
+  }
   for (pugi::xml_node child = message.first_child(); child; child = child.next_sibling()) {
     if (child.type() != pugi::node_element) {
       continue;
@@ -237,18 +289,17 @@ MessageParts find_parts(pugi::xml_node message) {
     const char* name = child.name();
     switch (name[0]) {
       case 'b':
-        if (!parts.body && std::strcmp(name, "body") == 0) {
+        if (!parts.body && equals(name, "body")) {
           parts.body = child;
         }
         break;
       case 't':
-        if (!parts.thread && std::strcmp(name, "thread") == 0) {
+        if (!parts.thread && equals(name, "thread")) {
           parts.thread = child;
         }
         break;
       case 'p':
-        if (!parts.properties && std::strcmp(name, "properties") == 0 &&
-            has_xmlns(child, kPropertiesNs)) {
+        if (!parts.properties && equals(name, "properties") && has_xmlns(child, kPropertiesNs)) {
           parts.properties = child;
         }
         break;
@@ -258,13 +309,12 @@ MessageParts find_parts(pugi::xml_node message) {
         }
         break;
       case 'm':
-        if (!parts.markable && std::strcmp(name, "markable") == 0 &&
-            has_xmlns(child, kChatMarkersNs)) {
+        if (!parts.markable && equals(name, "markable") && has_xmlns(child, kChatMarkersNs)) {
           parts.markable = true;
         }
         break;
       default:
-        if (!parts.marker && is_marker_name(name) && child.attribute("id") &&
+        if (!parts.marker && is_marker_name(name) && attribute_named(child, "id") &&
             has_xmlns(child, kChatMarkersNs)) {
           parts.marker = child;
         }
@@ -274,20 +324,28 @@ MessageParts find_parts(pugi::xml_node message) {
   return parts;
 }
 
+template <class JsonWriter>
 bool write_string(JsonWriter& writer, std::string_view text) {
   return writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
-bool write_member(JsonWriter& writer, const char* key, std::string_view value) {
-  return writer.Key(key) && write_string(writer, value);
+template <class JsonWriter, std::size_t N>
+bool write_key(JsonWriter& writer, const char (&key)[N]) {
+  return writer.Key(key, N - 1);
 }
 
-// Writes `name` as a member when `node` has that attribute.
-bool write_attribute(JsonWriter& writer, pugi::xml_node node, const char* name) {
-  const pugi::xml_attribute attribute = node.attribute(name);
-  return !attribute || write_member(writer, name, attribute.value());
+template <class JsonWriter, std::size_t N>
+bool write_member(JsonWriter& writer, const char (&key)[N], std::string_view value) {
+  return write_key(writer, key) && write_string(writer, value);
 }
 
+// Writes `key` as a member when the attribute is present.
+template <class JsonWriter, std::size_t N>
+bool write_attribute(JsonWriter& writer, const char (&key)[N], pugi::xml_attribute attribute) {
+  return !attribute || write_member(writer, key, attribute.value());
+}
+
+template <class JsonWriter>
 bool write_properties(JsonWriter& writer, pugi::xml_node properties, TextScratch& scratch,
                       std::vector<Property>& collected) {
   collected.clear();
@@ -296,16 +354,26 @@ bool write_properties(JsonWriter& writer, pugi::xml_node properties, TextScratch
     if (property.type() != pugi::node_element || !has_name(property, "property")) {
       continue;
     }
-    const pugi::xml_node name = property.child("name");
+    pugi::xml_node name;
+    pugi::xml_node value;
+    for (pugi::xml_node child = property.first_child(); child; child = child.next_sibling()) {
+      if (child.type() != pugi::node_element) {
+        continue;
+      }
+      if (!name && has_name(child, "name")) {
+        name = child;
+      } else if (!value && has_name(child, "value")) {
+        value = child;
+      }
+    }
     if (!name) {
       continue;
     }
-    const pugi::xml_node value = property.child("value");
     collected.push_back(
         Property{text_of(name, scratch), value ? text_of(value, scratch) : std::string_view{}});
   }
 
-  if (!writer.Key("properties") || !writer.StartObject()) {
+  if (!write_key(writer, "properties") || !writer.StartObject()) {
     return false;
   }
   const std::size_t count = collected.size();
@@ -340,21 +408,22 @@ bool write_properties(JsonWriter& writer, pugi::xml_node properties, TextScratch
   return writer.EndObject();
 }
 
-bool write_chat(JsonWriter& writer, pugi::xml_node message, const MessageParts& parts,
-                const JsonOptions& options, TextScratch& scratch, Workspace& ws) {
-  if (!writer.StartObject() || !write_attribute(writer, message, "from") ||
-      !write_attribute(writer, message, "to") || !write_attribute(writer, message, "id")) {
+template <class JsonWriter>
+bool write_chat(JsonWriter& writer, const MessageParts& parts, const JsonOptions& options,
+                TextScratch& scratch, Workspace& ws) {
+  if (!writer.StartObject() || !write_attribute(writer, "from", parts.from) ||
+      !write_attribute(writer, "to", parts.to) || !write_attribute(writer, "id", parts.id)) {
     return false;
   }
   if (parts.body && !write_member(writer, "body", text_of(parts.body, scratch))) {
     return false;
   }
-  if (!writer.Key("timestamp") || !writer.Int64(options.timestamp)) {
+  if (!write_key(writer, "timestamp") || !writer.Int64(options.timestamp)) {
     return false;
   }
   if (parts.thread) {
     if (!write_member(writer, "thread", text_of(parts.thread, scratch)) ||
-        !write_attribute(writer, parts.thread, "parent")) {
+        !write_attribute(writer, "parent", attribute_named(parts.thread, "parent"))) {
       return false;
     }
   }
@@ -382,17 +451,18 @@ std::string_view sender_of(std::string_view from) {
   return from.substr(slash + 1);
 }
 
-bool write_room(JsonWriter& writer, pugi::xml_node message, const MessageParts& parts,
-                const JsonOptions& options, TextScratch& scratch) {
-  bool has_from = false;
-  const std::string_view from = attribute_of(message, "from", has_from);
-  if (!writer.StartObject() || !write_attribute(writer, message, "id")) {
+template <class JsonWriter>
+bool write_room(JsonWriter& writer, const MessageParts& parts, const JsonOptions& options,
+                TextScratch& scratch) {
+  const bool has_from = static_cast<bool>(parts.from);
+  const std::string_view from = parts.from.value();
+  if (!writer.StartObject() || !write_attribute(writer, "id", parts.id)) {
     return false;
   }
   if (has_from && !write_member(writer, "from", sender_of(from))) {
     return false;
   }
-  if (!writer.Key("timestamp") || !writer.Int64(options.timestamp)) {
+  if (!write_key(writer, "timestamp") || !writer.Int64(options.timestamp)) {
     return false;
   }
   if (options.sse && has_from) {
@@ -407,7 +477,7 @@ bool write_room(JsonWriter& writer, pugi::xml_node message, const MessageParts& 
       parts.affiliations ? parts.affiliations.child("user") : pugi::xml_node{};
   if (user) {
     return write_member(writer, "type", "affiliation") &&
-           write_attribute(writer, user, "affiliation") &&
+           write_attribute(writer, "affiliation", attribute_named(user, "affiliation")) &&
            write_member(writer, "user", text_of(user, scratch)) && writer.EndObject();
   }
 
@@ -417,21 +487,22 @@ bool write_room(JsonWriter& writer, pugi::xml_node message, const MessageParts& 
   if (parts.body && !write_member(writer, "body", text_of(parts.body, scratch))) {
     return false;
   }
-  if (parts.markable && !(writer.Key("markable") && writer.Bool(true))) {
+  if (parts.markable && !(write_key(writer, "markable") && writer.Bool(true))) {
     return false;
   }
   if (parts.marker) {
-    if (!writer.Key("chat_marker") || !writer.StartObject() ||
+    if (!write_key(writer, "chat_marker") || !writer.StartObject() ||
         !write_member(writer, "type", parts.marker.name()) ||
-        !write_member(writer, "id", parts.marker.attribute("id").value()) || !writer.EndObject()) {
+        !write_member(writer, "id", attribute_named(parts.marker, "id").value()) ||
+        !writer.EndObject()) {
       return false;
     }
   }
   return writer.EndObject();
 }
 
-bool is_groupchat_message(pugi::xml_node message) {
-  return std::strcmp(message.attribute("type").value(), "groupchat") == 0;
+bool is_groupchat_type(pugi::xml_attribute type) {
+  return equals(type.value(), "groupchat");
 }
 
 }  // namespace
@@ -442,27 +513,36 @@ Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
   pugi::xml_document document;
   Expected<std::string, StanzaError> output = unexpected(StanzaError::not_well_formed);
   {
-    const auto parsed = parse_message(stanza_xml, document, ws.buffer_for(stanza_xml.size()));
+    detail::XmlTextTraits traits;
+    const auto parsed =
+        parse_message(stanza_xml, document, ws.buffer_for(stanza_xml.size()), traits);
     if (!parsed) {
       output = unexpected(parsed.error());
     } else {
-      const pugi::xml_node message = *parsed;
-      const MessageParts parts = find_parts(message);
+      const MessageParts parts = find_parts(*parsed);
       const bool room =
           options.encoding == MessageEncoding::room ||
-          (options.encoding == MessageEncoding::automatic && is_groupchat_message(message));
+          (options.encoding == MessageEncoding::automatic && is_groupchat_type(parts.type));
       TextScratch scratch;
       ws.json.Clear();
-      JsonWriter writer(ws.json);
-      const bool written = room ? write_room(writer, message, parts, options, scratch)
-                                : write_chat(writer, message, parts, options, scratch, ws);
+      auto encode = [&](auto& writer) {
+        return room ? write_room(writer, parts, options, scratch)
+                    : write_chat(writer, parts, options, scratch, ws);
+      };
+      bool written = false;
+      if (!traits.char_reference) {
+        PlainWriter writer(ws.json);
+        written = encode(writer);
+      } else {
+        ValidatingWriter writer(ws.json);
+        written = encode(writer);
+      }
       // Only text that is not valid Unicode makes the writer fail.
       if (written) {
         output = std::string(ws.json.GetString(), ws.json.GetSize());
       }
     }
   }
-  document.reset();
   ws.release_if_large();
   return output;
 }
@@ -470,9 +550,9 @@ Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
 bool is_groupchat(std::string_view stanza_xml) {
   Workspace& ws = workspace();
   pugi::xml_document document;
-  const auto parsed = parse_message(stanza_xml, document, ws.buffer_for(stanza_xml.size()));
-  const bool groupchat = parsed && is_groupchat_message(*parsed);
-  document.reset();
+  detail::XmlTextTraits traits;
+  const auto parsed = parse_message(stanza_xml, document, ws.buffer_for(stanza_xml.size()), traits);
+  const bool groupchat = parsed && is_groupchat_type(parsed->attribute("type"));
   ws.release_if_large();
   return groupchat;
 }

@@ -190,6 +190,22 @@ TEST_CASE("invalid UTF-8 and forbidden characters are not well-formed") {
         "{\"body\":\"\xC3\xBC\xE2\x82\xAC\xF0\x9F\x8E\x89\",\"timestamp\":0}");
 }
 
+TEST_CASE("character references are found wherever they are in the input") {
+  // The input is scanned in blocks; a reference may straddle any boundary.
+  for (std::size_t padding = 0; padding < 40; ++padding) {
+    const std::string before(padding, 'p');
+    INFO("padding " << padding);
+    CHECK(error_of("<message><body>" + before + "&#xD800;</body></message>") ==
+          StanzaError::not_well_formed);
+    check("<message><body>" + before + "&#x41;&amp;</body></message>",
+          "{\"body\":\"" + before + "A&\",\"timestamp\":0}");
+    check("<message><body>" + before + "\xC3\xBC\n</body></message>",
+          "{\"body\":\"" + before + "\xC3\xBC\\n\",\"timestamp\":0}");
+    CHECK(error_of("<message><body>" + before + "\x7F\x80</body></message>") ==
+          StanzaError::not_well_formed);
+  }
+}
+
 TEST_CASE("control characters from character references are escaped in the JSON") {
   check("<message><body>&#1;&#x1f;\t</body></message>",
         R"({"body":"\u0001\u001f\t","timestamp":0})");
