@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api_fixture.hpp"
@@ -244,4 +245,34 @@ TEST_CASE("A stream left open when the test ends is closed by the adapter's clos
   CHECK(f.memory().session_count(f.alice) == 0);
   stream->close();
   CHECK(f.memory().session_count(f.bob) == 0);
+}
+
+TEST_CASE("Concurrent senders while the stream attaches and closes") {
+  ApiFixture f;
+  auto stream = f.get("/sse").event_stream;
+  REQUIRE(stream);
+  Collector out;
+  constexpr int kPerSender = 50;
+  std::vector<std::thread> senders;
+  for (const char* sender : {"bob@localhost", "carol@localhost"}) {
+    senders.emplace_back([&f, sender] {
+      for (int i = 0; i < kPerSender; ++i) {
+        auto response = f.post("/messages", R"({"to":"alice@localhost","body":"x"})", sender);
+        CHECK(response.status == 200);
+      }
+    });
+  }
+  stream->attach(out.writer());
+  std::thread closer([&] { stream->close(); });
+  for (auto& sender : senders) {
+    sender.join();
+  }
+  closer.join();
+  CHECK(f.memory().session_count(f.alice) == 0);
+  auto events = parse_events(out.text());
+  CHECK(events.size() <= 2 * kPerSender);
+  CHECK(stream->events_sent() == events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    CHECK(events[i].id == std::to_string(i + 1));
+  }
 }
