@@ -2,6 +2,13 @@
 // rosters (RFC 6121), MUC Light rooms and live sessions, all thread-safe.
 // Used by the reference server and the tests, and a model for hosts writing
 // their own backend.
+//
+// Thread-safety: every member function and every interface handed out by
+// backend() may be called concurrently. Each part has its own mutex
+// (accounts, sessions, one-to-one archives, rosters, rooms); stanzas are
+// delivered to StanzaSinks after those mutexes are released, so a sink may
+// call back into the backend, and a Session may be destroyed while a delivery
+// to it runs on another thread (a delivery already under way may complete).
 #pragma once
 
 #include <cstddef>
