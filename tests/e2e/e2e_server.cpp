@@ -413,5 +413,7 @@ TEST_CASE("HTTPS round trip with a certificate made for the test") {
   CHECK(reply.status == 200);
   CHECK(reply.body == "[]");
   CHECK(client.call("GET", "/api/contacts").status == 401);
-  CHECK(server.stop().code == 0);
+  const auto result = server.stop();
+  INFO(result.err);
+  CHECK(result.code == 0);
 }
