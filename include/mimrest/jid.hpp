@@ -12,13 +12,13 @@ namespace mimrest {
 
 /// Why a string is not a valid JID.
 enum class JidError {
-  empty_domain,      ///< no domain part ("", "alice@")
-  empty_localpart,   ///< "@domain"
-  empty_resource,    ///< "alice@domain/"
-  localpart_invalid, ///< nodeprep failed or a forbidden character (" & ' / : < > @)
-  domain_invalid,    ///< nameprep failed or the domain is not a valid host name
-  resource_invalid,  ///< resourceprep failed
-  part_too_long,     ///< a prepared part is longer than Jid::max_part_bytes
+  empty_domain,       ///< no domain part ("", "alice@")
+  empty_localpart,    ///< "@domain"
+  empty_resource,     ///< "alice@domain/"
+  localpart_invalid,  ///< nodeprep failed or a forbidden character (" & ' / : < > @)
+  domain_invalid,     ///< nameprep failed or the domain is not a valid host name
+  resource_invalid,   ///< resourceprep failed
+  part_too_long,      ///< a prepared part is longer than Jid::max_part_bytes
 };
 
 /// A short English description of the error, for logs and messages.

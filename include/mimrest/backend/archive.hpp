@@ -13,16 +13,16 @@ namespace mimrest {
 
 /// One archived message.
 struct ArchivedMessage {
-  std::string archive_id;      ///< unique, increasing with time
-  std::int64_t timestamp_us;   ///< when it was archived, microseconds since epoch
-  std::string stanza_xml;      ///< the <message/> as archived
+  std::string archive_id;     ///< unique, increasing with time
+  std::int64_t timestamp_us;  ///< when it was archived, microseconds since epoch
+  std::string stanza_xml;     ///< the <message/> as archived
 };
 
 struct ArchiveQuery {
-  Jid owner;                            ///< whose archive (bare JID)
-  std::optional<Jid> with;              ///< only messages exchanged with this bare JID
+  Jid owner;                              ///< whose archive (bare JID)
+  std::optional<Jid> with;                ///< only messages exchanged with this bare JID
   std::optional<std::int64_t> before_us;  ///< only messages strictly older
-  std::size_t limit = 50;               ///< at most this many (the host may cap it)
+  std::size_t limit = 50;                 ///< at most this many (the host may cap it)
 };
 
 /// Reads a user's archive. Thread-safe.

@@ -79,8 +79,7 @@ class MucLight {
   /// last occupant leaving destroys the room. Every change is broadcast and
   /// archived as an affiliation message.
   virtual Expected<void, RoomError> set_affiliation(const Jid& actor, const Jid& room,
-                                                    const Jid& target,
-                                                    Affiliation affiliation) = 0;
+                                                    const Jid& target, Affiliation affiliation) = 0;
   /// Sends a groupchat message (its `from` is the sender's bare JID, its
   /// `to` the room); the room broadcasts it to all occupants with `from`
   /// room/sender and archives it.
