@@ -36,6 +36,19 @@ struct JsonOptions {
 Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
                                                    const JsonOptions& options);
 
+/// The value of a message's type attribute, as far as the API cares.
+enum class MessageType { chat, groupchat, other };
+
+struct TypedMessageJson {
+  MessageType type;
+  std::string json;
+};
+
+/// message_to_json that also tells the message's type, from the same single
+/// parse: for callers that pick what to do by type (SSE pushes).
+Expected<TypedMessageJson, StanzaError> typed_message_to_json(std::string_view stanza_xml,
+                                                              const JsonOptions& options);
+
 /// Whether the stanza would be encoded as a room message (type="groupchat").
 /// Used to pick the SSE event name. False for anything malformed.
 bool is_groupchat(std::string_view stanza_xml);

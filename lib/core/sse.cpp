@@ -9,39 +9,9 @@
 
 #include <utility>
 
-#include <pugixml.hpp>
-
 #include "mimrest/stanza_json.hpp"
 
 namespace mimrest {
-
-namespace {
-
-enum class PushKind { chat, groupchat, other };
-
-// Which event a routed stanza becomes: only chat and groupchat messages are
-// pushed.
-PushKind push_kind(std::string_view stanza_xml) {
-  if (is_groupchat(stanza_xml)) {
-    return PushKind::groupchat;
-  }
-  pugi::xml_document document;
-  // Default flags: DOCTYPEs are skipped, never interpreted, and
-  // message_to_json rejects them below anyway.
-  auto result = document.load_buffer(stanza_xml.data(), stanza_xml.size(), pugi::parse_default,
-                                     pugi::encoding_utf8);
-  if (!result) {
-    return PushKind::other;
-  }
-  auto root = document.document_element();
-  if (std::string_view(root.name()) != "message" ||
-      std::string_view(root.attribute("type").value()) != "chat") {
-    return PushKind::other;
-  }
-  return PushKind::chat;
-}
-
-}  // namespace
 
 std::string format_sse_event(std::uint64_t id, std::string_view event, std::string_view data) {
   std::string out;
@@ -78,25 +48,22 @@ void SseStream::hold_session(std::unique_ptr<Session> session) {
 }
 
 void SseStream::deliver(std::string_view stanza_xml) {
-  PushKind kind = push_kind(stanza_xml);
-  if (kind == PushKind::other) {
-    return;
-  }
-  JsonOptions options;
-  options.encoding = kind == PushKind::groupchat ? MessageEncoding::room : MessageEncoding::chat;
+  JsonOptions options;  // automatic: the room encoding for groupchat, chat otherwise
   options.sse = true;
   options.timestamp = now_ ? now_() : 0;
-  auto json = message_to_json(stanza_xml, options);
-  if (!json) {
+  auto message = typed_message_to_json(stanza_xml, options);
+  // Only chat and groupchat messages are pushed; malformed stanzas are dropped.
+  if (!message || message->type == MessageType::other) {
     return;
   }
-  std::string_view event = kind == PushKind::groupchat ? "room.message" : "message";
+  const std::string& json = message->json;
+  std::string_view event = message->type == MessageType::groupchat ? "room.message" : "message";
 
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) {
     return;
   }
-  write_locked(format_sse_event(next_id_++, event, *json));
+  write_locked(format_sse_event(next_id_++, event, json));
 }
 
 void SseStream::attach(Writer writer) {

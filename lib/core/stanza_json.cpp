@@ -505,13 +505,20 @@ bool is_groupchat_type(pugi::xml_attribute type) {
   return equals(type.value(), "groupchat");
 }
 
+MessageType message_type_of(pugi::xml_attribute type) {
+  if (is_groupchat_type(type)) {
+    return MessageType::groupchat;
+  }
+  return equals(type.value(), "chat") ? MessageType::chat : MessageType::other;
+}
+
 }  // namespace
 
-Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
-                                                   const JsonOptions& options) {
+Expected<TypedMessageJson, StanzaError> typed_message_to_json(std::string_view stanza_xml,
+                                                              const JsonOptions& options) {
   Workspace& ws = workspace();
   pugi::xml_document document;
-  Expected<std::string, StanzaError> output = unexpected(StanzaError::not_well_formed);
+  Expected<TypedMessageJson, StanzaError> output = unexpected(StanzaError::not_well_formed);
   {
     detail::XmlTextTraits traits;
     const auto parsed =
@@ -539,12 +546,22 @@ Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
       }
       // Only text that is not valid Unicode makes the writer fail.
       if (written) {
-        output = std::string(ws.json.GetString(), ws.json.GetSize());
+        output = TypedMessageJson{message_type_of(parts.type),
+                                  std::string(ws.json.GetString(), ws.json.GetSize())};
       }
     }
   }
   ws.release_if_large();
   return output;
+}
+
+Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
+                                                   const JsonOptions& options) {
+  auto typed = typed_message_to_json(stanza_xml, options);
+  if (!typed) {
+    return unexpected(typed.error());
+  }
+  return std::move(typed->json);
 }
 
 bool is_groupchat(std::string_view stanza_xml) {

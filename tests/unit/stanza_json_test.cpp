@@ -425,3 +425,31 @@ TEST_CASE("conversions on several threads at once give the same results") {
   }
   CHECK(mismatches == std::vector<int>(4, 0));
 }
+
+TEST_CASE("typed_message_to_json tells the type and converts like message_to_json") {
+  mimrest::JsonOptions options;
+  options.timestamp = 7;
+  const std::string room =
+      "<message type='groupchat' from='r@muclight.localhost/a@localhost' "
+      "id='1'><body>x</body></message>";
+  const std::string chat = "<message type='chat' from='a@localhost' to='b@localhost' id='2'/>";
+  const std::string headline = "<message type='headline' from='a@localhost' id='3'/>";
+
+  auto typed_room = mimrest::typed_message_to_json(room, options);
+  REQUIRE(typed_room);
+  CHECK(typed_room->type == mimrest::MessageType::groupchat);
+  CHECK(typed_room->json == mimrest::message_to_json(room, options).value());
+
+  auto typed_chat = mimrest::typed_message_to_json(chat, options);
+  REQUIRE(typed_chat);
+  CHECK(typed_chat->type == mimrest::MessageType::chat);
+  CHECK(typed_chat->json == mimrest::message_to_json(chat, options).value());
+
+  auto typed_headline = mimrest::typed_message_to_json(headline, options);
+  REQUIRE(typed_headline);
+  CHECK(typed_headline->type == mimrest::MessageType::other);
+
+  auto broken = mimrest::typed_message_to_json("<message", options);
+  REQUIRE_FALSE(broken);
+  CHECK(broken.error() == mimrest::StanzaError::not_well_formed);
+}
