@@ -26,6 +26,7 @@
 #include "mimrest/http.hpp"
 #include "mimrest/jid.hpp"
 #include "mimrest/memory/memory_backend.hpp"
+#include "test_jid.hpp"
 
 namespace mimrest::test {
 
@@ -39,13 +40,6 @@ inline std::string basic_auth(std::string_view user, std::string_view password =
   pair += ':';
   pair += password;
   return "Basic " + base64_encode(pair);
-}
-
-/// A prepared JID from text that must be valid.
-inline Jid jid(std::string_view text) {
-  auto parsed = Jid::parse(text);
-  REQUIRE(parsed.has_value());
-  return parsed.value();
 }
 
 /// Parses a body that must be JSON.
@@ -168,6 +162,13 @@ inline std::string error_message(const Response& response) {
   auto document = parse_json(response.body);
   REQUIRE(document.IsString());
   return std::string(document.GetString(), document.GetStringLength());
+}
+
+/// Checks an error response: its status and its decoded message.
+inline void require_error(const Response& response, int status, std::string_view message) {
+  INFO("body: " << response.body);
+  CHECK(response.status == status);
+  CHECK(error_message(response) == message);
 }
 
 }  // namespace mimrest::test

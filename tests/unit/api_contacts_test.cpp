@@ -5,8 +5,8 @@
 #include "api_fixture.hpp"
 
 using mimrest::test::ApiFixture;
-using mimrest::test::error_message;
 using mimrest::test::parse_json;
+using mimrest::test::require_error;
 using mimrest::test::to_json;
 
 namespace {
@@ -16,11 +16,6 @@ std::string contacts(const ApiFixture& f, std::string_view user) {
   REQUIRE(response.status == 200);
   CHECK(response.headers.get("Content-Type") == std::string_view("application/json"));
   return to_json(parse_json(response.body));
-}
-
-void expect_error(const mimrest::Response& response, int status, std::string_view message) {
-  CHECK(response.status == status);
-  CHECK(error_message(response) == message);
 }
 
 }  // namespace
@@ -50,13 +45,13 @@ TEST_CASE("POST /contacts adds a contact with no subscription") {
 
 TEST_CASE("POST /contacts errors") {
   ApiFixture f;
-  expect_error(f.post("/contacts", R"({})"), 400, "Missing JID");
-  expect_error(f.post("/contacts", R"({"jid":"@invalid"})"), 400, "Invalid JID: @invalid");
-  expect_error(f.post("/contacts", R"({"jid":""})"), 400, "Invalid JID: ");
-  expect_error(f.post("/contacts", R"({"jid":42})"), 400, "Invalid JID: 42");
-  expect_error(f.post("/contacts", R"(nope)"), 400, "Invalid request body");
-  expect_error(f.post("/contacts", R"({"jid":"mallory@localhost"})"), 404,
-               "The user mallory@localhost does not exist");
+  require_error(f.post("/contacts", R"({})"), 400, "Missing JID");
+  require_error(f.post("/contacts", R"({"jid":"@invalid"})"), 400, "Invalid JID: @invalid");
+  require_error(f.post("/contacts", R"({"jid":""})"), 400, "Invalid JID: ");
+  require_error(f.post("/contacts", R"({"jid":42})"), 400, "Invalid JID: 42");
+  require_error(f.post("/contacts", R"(nope)"), 400, "Invalid request body");
+  require_error(f.post("/contacts", R"({"jid":"mallory@localhost"})"), 404,
+                "The user mallory@localhost does not exist");
   CHECK(contacts(f, "alice@localhost") == "[]");
 }
 
@@ -97,29 +92,29 @@ TEST_CASE("Invite and accept, as both users see it") {
 
 TEST_CASE("PUT /contacts/{jid} checks in order: JID, body, action, roster") {
   ApiFixture f;
-  expect_error(f.put("/contacts/@invalid", "nope"), 400, "Invalid JID: @invalid");
-  expect_error(f.put("/contacts/bob@localhost", "nope"), 400, "Invalid request body");
-  expect_error(f.put("/contacts/bob@localhost", R"({})"), 400, "Missing action");
-  expect_error(f.put("/contacts/bob@localhost", R"({"action":"delete"})"), 400, "Invalid action");
-  expect_error(f.put("/contacts/bob@localhost", R"({"action":5})"), 400, "Invalid action");
-  expect_error(f.put("/contacts/bob@localhost", R"({"action":"invite"})"), 404,
-               "Given contact does not exist");
-  expect_error(f.put("/contacts/bob@localhost", R"({"action":"accept"})"), 404,
-               "Given contact does not exist");
+  require_error(f.put("/contacts/@invalid", "nope"), 400, "Invalid JID: @invalid");
+  require_error(f.put("/contacts/bob@localhost", "nope"), 400, "Invalid request body");
+  require_error(f.put("/contacts/bob@localhost", R"({})"), 400, "Missing action");
+  require_error(f.put("/contacts/bob@localhost", R"({"action":"delete"})"), 400, "Invalid action");
+  require_error(f.put("/contacts/bob@localhost", R"({"action":5})"), 400, "Invalid action");
+  require_error(f.put("/contacts/bob@localhost", R"({"action":"invite"})"), 404,
+                "Given contact does not exist");
+  require_error(f.put("/contacts/bob@localhost", R"({"action":"accept"})"), 404,
+                "Given contact does not exist");
   CHECK(contacts(f, "bob@localhost") == "[]");
 }
 
 TEST_CASE("GET /contacts/{jid} is not supported") {
   ApiFixture f;
   REQUIRE(f.post("/contacts", R"({"jid":"bob@localhost"})").status == 204);
-  expect_error(f.get("/contacts/bob@localhost"), 404, "JID provided but not supported");
+  require_error(f.get("/contacts/bob@localhost"), 404, "JID provided but not supported");
 }
 
 TEST_CASE("DELETE /contacts/{jid} of a contact not in the roster is 404") {
   ApiFixture f;
-  expect_error(f.del("/contacts/bob@localhost"), 404,
-               "Cannot remove bob@localhost contact that does not exist");
-  expect_error(f.del("/contacts/@x"), 400, "Invalid JID: @x");
+  require_error(f.del("/contacts/bob@localhost"), 404,
+                "Cannot remove bob@localhost contact that does not exist");
+  require_error(f.del("/contacts/@x"), 400, "Invalid JID: @x");
   REQUIRE(f.post("/contacts", R"({"jid":"bob@localhost"})").status == 204);
   CHECK(f.del("/contacts/BOB@localhost").status == 204);
   CHECK(f.del("/contacts/bob@localhost").status == 404);
@@ -144,14 +139,14 @@ TEST_CASE("DELETE /contacts removes several and reports the others") {
 TEST_CASE("DELETE /contacts validates the whole list first") {
   ApiFixture f;
   REQUIRE(f.post("/contacts", R"({"jid":"bob@localhost"})").status == 204);
-  expect_error(f.del("/contacts"), 400, "Invalid request body");
-  expect_error(f.del("/contacts", R"({})"), 400, "Missing to_delete");
-  expect_error(f.del("/contacts", R"({"to_delete":"bob@localhost"})"), 400,
-               "Invalid to_delete: expected a list of JIDs");
-  expect_error(f.del("/contacts", R"({"to_delete":["bob@localhost",1]})"), 400,
-               "Invalid to_delete: expected a list of JIDs");
-  expect_error(f.del("/contacts", R"({"to_delete":["bob@localhost","@bad"]})"), 400,
-               "Invalid JID: @bad");
+  require_error(f.del("/contacts"), 400, "Invalid request body");
+  require_error(f.del("/contacts", R"({})"), 400, "Missing to_delete");
+  require_error(f.del("/contacts", R"({"to_delete":"bob@localhost"})"), 400,
+                "Invalid to_delete: expected a list of JIDs");
+  require_error(f.del("/contacts", R"({"to_delete":["bob@localhost",1]})"), 400,
+                "Invalid to_delete: expected a list of JIDs");
+  require_error(f.del("/contacts", R"({"to_delete":["bob@localhost","@bad"]})"), 400,
+                "Invalid JID: @bad");
   // Nothing was removed by the rejected requests.
   CHECK(contacts(f, "alice@localhost") ==
         R"([{"jid":"bob@localhost","subscription":"none","ask":"none"}])");

@@ -5,10 +5,10 @@
 #include "api_fixture.hpp"
 
 using mimrest::test::ApiFixture;
-using mimrest::test::error_message;
 using mimrest::test::FixtureOptions;
 using mimrest::test::kStartUs;
 using mimrest::test::parse_json;
+using mimrest::test::require_error;
 using mimrest::test::to_json;
 
 namespace {
@@ -54,8 +54,7 @@ TEST_CASE("POST /messages checks recipient, then body") {
   auto expect = [&](std::string body, std::string message) {
     INFO(body);
     auto response = f.post("/messages", body);
-    CHECK(response.status == 400);
-    CHECK(error_message(response) == message);
+    require_error(response, 400, message);
   };
   expect(R"({"body":"hi"})", "Missing recipient JID");
   expect(R"({})", "Missing recipient JID");
@@ -157,8 +156,7 @@ TEST_CASE("GET /messages errors") {
   auto expect = [&](std::string path, std::string message) {
     INFO(path);
     auto response = f.get(path);
-    CHECK(response.status == 400);
-    CHECK(error_message(response) == message);
+    require_error(response, 400, message);
   };
   expect("/messages/@invalid", "Invalid interlocutor JID");
   expect("/messages/@invalid?kuropatwa", "Invalid interlocutor JID");

@@ -7,20 +7,14 @@
 
 using mimrest::Response;
 using mimrest::test::ApiFixture;
-using mimrest::test::error_message;
 using mimrest::test::FixtureOptions;
 using mimrest::test::parse_json;
+using mimrest::test::require_error;
 using mimrest::test::to_json;
 
 namespace {
 
 constexpr const char* kNewConfig = R"({"name":"New name","subject":"New subject"})";
-
-void require_error(const Response& response, int status, const std::string& message) {
-  INFO("body: " << response.body);
-  CHECK(response.status == status);
-  CHECK(error_message(response) == message);
-}
 
 /// alice owns "cfgroom" ({"name":"Old","subject":"Old subject"}); bob is a member.
 void set_up_room(const ApiFixture& f) {

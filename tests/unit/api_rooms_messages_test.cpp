@@ -7,19 +7,13 @@
 
 using mimrest::Response;
 using mimrest::test::ApiFixture;
-using mimrest::test::error_message;
 using mimrest::test::FixtureOptions;
 using mimrest::test::kStartUs;
 using mimrest::test::parse_json;
+using mimrest::test::require_error;
 using mimrest::test::to_json;
 
 namespace {
-
-void require_error(const Response& response, int status, const std::string& message) {
-  INFO("body: " << response.body);
-  CHECK(response.status == status);
-  CHECK(error_message(response) == message);
-}
 
 /// alice owns "chat", bob is a member; the affiliation message that adding
 /// bob archived is the first item of the room's history.

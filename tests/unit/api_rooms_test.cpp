@@ -8,9 +8,9 @@
 
 using mimrest::Response;
 using mimrest::test::ApiFixture;
-using mimrest::test::error_message;
 using mimrest::test::FixtureOptions;
 using mimrest::test::parse_json;
+using mimrest::test::require_error;
 using mimrest::test::to_json;
 
 namespace {
@@ -29,12 +29,6 @@ std::string create_room(const ApiFixture& f, std::string_view user = "alice@loca
   REQUIRE(json.IsObject());
   REQUIRE(json.MemberCount() == 1);
   return string_of(json["id"]);
-}
-
-void require_error(const Response& response, int status, const std::string& message) {
-  INFO("body: " << response.body);
-  CHECK(response.status == status);
-  CHECK(error_message(response) == message);
 }
 
 }  // namespace

@@ -7,18 +7,12 @@
 
 using mimrest::Response;
 using mimrest::test::ApiFixture;
-using mimrest::test::error_message;
 using mimrest::test::FixtureOptions;
 using mimrest::test::parse_json;
+using mimrest::test::require_error;
 using mimrest::test::to_json;
 
 namespace {
-
-void require_error(const Response& response, int status, const std::string& message) {
-  INFO("body: " << response.body);
-  CHECK(response.status == status);
-  CHECK(error_message(response) == message);
-}
 
 void add_user(const ApiFixture& f, std::string_view user,
               std::string_view actor = "alice@localhost") {

@@ -2,38 +2,22 @@
 // opens, the events pushed to it, and closing.
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "api_fixture.hpp"
 #include "mimrest/sse.hpp"
+#include "recording_sink.hpp"
 
 using mimrest::Response;
 using mimrest::SseStream;
 using mimrest::test::ApiFixture;
 using mimrest::test::FixtureOptions;
 using mimrest::test::parse_json;
+using mimrest::test::RecordingWriter;
 
 namespace {
-
-// Collects what the stream writes, as an adapter would send it.
-struct Collector {
-  std::mutex mutex;
-  std::string bytes;
-
-  SseStream::Writer writer() {
-    return [this](std::string_view data) {
-      std::lock_guard<std::mutex> lock(mutex);
-      bytes += data;
-    };
-  }
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return bytes;
-  }
-};
 
 struct Event {
   std::string id;
@@ -112,7 +96,7 @@ TEST_CASE("A chat message sent through the API is pushed as a message event") {
   ApiFixture f;
   auto response = f.get("/sse");
   REQUIRE(response.event_stream);
-  Collector out;
+  RecordingWriter out;
   response.event_stream->attach(out.writer());
 
   auto id = send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"hi <there>"})");
@@ -158,10 +142,10 @@ TEST_CASE("Events before attach are kept; each stream counts its own ids") {
   CHECK(f.memory().session_count(f.alice) == 2);
 
   send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"one"})");
-  Collector a;
+  RecordingWriter a;
   first->attach(a.writer());
   send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"two"})");
-  Collector b;
+  RecordingWriter b;
   second->attach(b.writer());
 
   for (auto* collector : {&a, &b}) {
@@ -182,7 +166,7 @@ TEST_CASE("Room messages are pushed as room.message events with the room") {
   ApiFixture f;
   auto stream = f.get("/sse").event_stream;
   REQUIRE(stream);
-  Collector out;
+  RecordingWriter out;
   stream->attach(out.writer());
 
   auto created = f.post("/rooms", R"({"name":"Room","subject":"Talk"})", "bob@localhost");
@@ -227,7 +211,7 @@ TEST_CASE("The SSE timestamp unit is configurable") {
   ApiFixture f(std::move(options));
   auto stream = f.get("/sse").event_stream;
   REQUIRE(stream);
-  Collector out;
+  RecordingWriter out;
   stream->attach(out.writer());
   send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"ms"})");
   auto events = parse_events(out.text());
@@ -252,7 +236,7 @@ TEST_CASE("Concurrent senders while the stream attaches and closes") {
   ApiFixture f;
   auto stream = f.get("/sse").event_stream;
   REQUIRE(stream);
-  Collector out;
+  RecordingWriter out;
   constexpr int kPerSender = 50;
   std::atomic<int> accepted{0};
   std::vector<std::thread> senders;

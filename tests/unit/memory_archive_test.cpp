@@ -11,18 +11,16 @@
 #include <vector>
 
 #include "mimrest/memory/memory_backend.hpp"
+#include "test_jid.hpp"
 
 using mimrest::ArchivedMessage;
 using mimrest::ArchiveQuery;
 using mimrest::Jid;
 using mimrest::memory::MemoryBackend;
 using mimrest::memory::MemoryBackendConfig;
+using mimrest::test::jid;
 
 namespace {
-
-Jid jid(const std::string& text) {
-  return Jid::parse(text).value();
-}
 
 std::string chat(const std::string& to, int n) {
   return "<message type=\"chat\" to=\"" + to + "\"><body>" + std::to_string(n) +

@@ -5,17 +5,15 @@
 #include <string>
 
 #include "mimrest/memory/memory_backend.hpp"
+#include "test_jid.hpp"
 
 using mimrest::Jid;
 using mimrest::memory::MemoryBackend;
 using mimrest::memory::MemoryBackendConfig;
 using mimrest::memory::UserError;
+using mimrest::test::jid;
 
 namespace {
-
-Jid jid(const std::string& text) {
-  return Jid::parse(text).value();
-}
 
 MemoryBackendConfig fast_config() {
   MemoryBackendConfig config;

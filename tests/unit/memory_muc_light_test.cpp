@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -15,36 +14,19 @@
 #include <pugixml.hpp>
 
 #include "mimrest/memory/memory_backend.hpp"
+#include "recording_sink.hpp"
+#include "test_jid.hpp"
 
 using mimrest::Affiliation;
 using mimrest::Jid;
 using mimrest::RoomConfig;
 using mimrest::RoomErrorKind;
-using mimrest::StanzaSink;
 using mimrest::memory::MemoryBackend;
 using mimrest::memory::MemoryBackendConfig;
+using mimrest::test::jid;
+using mimrest::test::RecordingSink;
 
 namespace {
-
-Jid jid(const std::string& text) {
-  return Jid::parse(text).value();
-}
-
-class RecordingSink final : public StanzaSink {
- public:
-  void deliver(std::string_view stanza_xml) override {
-    std::lock_guard lock(mutex_);
-    stanzas_.emplace_back(stanza_xml);
-  }
-  std::vector<std::string> take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(stanzas_, {});
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> stanzas_;
-};
 
 /// The parts of an affiliation message tests look at.
 struct AffiliationMessage {

@@ -5,17 +5,15 @@
 #include <vector>
 
 #include "mimrest/memory/memory_backend.hpp"
+#include "test_jid.hpp"
 
 using mimrest::Jid;
 using mimrest::RosterError;
 using mimrest::memory::MemoryBackend;
 using mimrest::memory::MemoryBackendConfig;
+using mimrest::test::jid;
 
 namespace {
-
-Jid jid(const std::string& text) {
-  return Jid::parse(text).value();
-}
 
 struct Fixture {
   Fixture() : backend(config()), roster(backend.backend().roster) {

@@ -3,40 +3,23 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mimrest/memory/memory_backend.hpp"
+#include "recording_sink.hpp"
+#include "test_jid.hpp"
 
 using mimrest::ArchiveQuery;
 using mimrest::Jid;
 using mimrest::StanzaSink;
 using mimrest::memory::MemoryBackend;
 using mimrest::memory::MemoryBackendConfig;
+using mimrest::test::jid;
+using mimrest::test::RecordingSink;
 
 namespace {
-
-Jid jid(const std::string& text) {
-  return Jid::parse(text).value();
-}
-
-class RecordingSink final : public StanzaSink {
- public:
-  void deliver(std::string_view stanza_xml) override {
-    std::lock_guard lock(mutex_);
-    stanzas_.emplace_back(stanza_xml);
-  }
-  std::vector<std::string> stanzas() const {
-    std::lock_guard lock(mutex_);
-    return stanzas_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> stanzas_;
-};
 
 MemoryBackendConfig fast_config() {
   MemoryBackendConfig config;
@@ -172,10 +155,11 @@ TEST_CASE_METHOD(Fixture, "a session may outlive the backend") {
 
 TEST_CASE_METHOD(Fixture, "sessions open and close while messages are delivered") {
   std::atomic<bool> stop{false};
+  // Built here: jid() asserts, and assertions stay on the test's thread.
+  const Jid churn_jid = jid("bob@localhost/sse-churn");
   std::thread churn([&] {
     while (!stop.load()) {
-      auto session = api.sessions.open_session(jid("bob@localhost/sse-churn"),
-                                               std::make_shared<RecordingSink>());
+      auto session = api.sessions.open_session(churn_jid, std::make_shared<RecordingSink>());
     }
   });
   auto steady = std::make_shared<RecordingSink>();

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -13,10 +12,12 @@
 #include <catch2/catch.hpp>
 
 #include "mimrest/sse.hpp"
+#include "recording_sink.hpp"
 
 using mimrest::Session;
 using mimrest::SseStream;
 using mimrest::TimestampUnit;
+using mimrest::test::RecordingWriter;
 
 namespace {
 
@@ -28,21 +29,6 @@ constexpr std::string_view kGroupchat =
 std::shared_ptr<SseStream> make_stream(std::int64_t now = 1234) {
   return std::make_shared<SseStream>(TimestampUnit::microseconds, [now] { return now; });
 }
-
-struct Sink {
-  std::mutex mutex;
-  std::string bytes;
-  SseStream::Writer writer() {
-    return [this](std::string_view data) {
-      std::lock_guard<std::mutex> lock(mutex);
-      bytes += data;
-    };
-  }
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return bytes;
-  }
-};
 
 // A session that records its end and, like a backend, may call back into the
 // stream from its destructor.
@@ -73,7 +59,7 @@ TEST_CASE("format_sse_event") {
 
 TEST_CASE("Chat and groupchat messages become events, with ids from 1") {
   auto stream = make_stream(1234);
-  Sink sink;
+  RecordingWriter sink;
   stream->attach(sink.writer());
   stream->deliver(kChat);
   stream->deliver(kGroupchat);
@@ -112,7 +98,7 @@ TEST_CASE("Chat and groupchat messages become events, with ids from 1") {
 
 TEST_CASE("Other stanzas are dropped") {
   auto stream = make_stream();
-  Sink sink;
+  RecordingWriter sink;
   stream->attach(sink.writer());
   for (std::string_view stanza : {
            std::string_view(R"(<message type="normal" to="a@b"><body>x</body></message>)"),
@@ -138,7 +124,7 @@ TEST_CASE("Events before attach are flushed on attach, in order") {
   stream->deliver(kChat);
   stream->deliver(kChat);
   stream->keepalive();  // not attached: nothing to keep alive, nothing queued
-  Sink sink;
+  RecordingWriter sink;
   stream->attach(sink.writer());
   std::string text = sink.text();
   CHECK(text.find("id: 1\n") == 0);
@@ -158,7 +144,7 @@ TEST_CASE("close() ends the session, outside the stream lock, once") {
     stream->deliver(kChat);
     closed_seen_by_session = stream->closed();
   }));
-  Sink sink;
+  RecordingWriter sink;
   stream->attach(sink.writer());
   stream->close();
   CHECK(ended);
@@ -200,7 +186,7 @@ TEST_CASE("A throwing writer does not break delivery") {
 
 TEST_CASE("Concurrent deliveries keep ids unique and in write order") {
   auto stream = make_stream();
-  Sink sink;
+  RecordingWriter sink;
   stream->attach(sink.writer());
   constexpr int kThreads = 4;
   constexpr int kPerThread = 200;

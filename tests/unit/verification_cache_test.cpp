@@ -9,9 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include "test_jid.hpp"
+
 using mimrest::CachingPasswordVerifier;
 using mimrest::Jid;
 using mimrest::VerificationCacheOptions;
+using mimrest::test::jid;
 using namespace std::chrono_literals;
 
 namespace {
@@ -41,12 +44,6 @@ struct FakeClock {
   std::chrono::steady_clock::time_point now{};
   void advance(std::chrono::seconds by) { now += by; }
 };
-
-Jid jid(std::string_view text) {
-  auto parsed = Jid::parse(text);
-  REQUIRE(parsed.has_value());
-  return *parsed;
-}
 
 VerificationCacheOptions options_with(FakeClock& clock, std::size_t max_entries = 100,
                                       std::chrono::seconds ttl = 60s) {
