@@ -102,6 +102,16 @@ bool is_affiliated(const std::vector<RoomOccupant>& occupants, const Jid& user) 
                      [&](const RoomOccupant& occupant) { return occupant.user == user; });
 }
 
+// Narrows a find_room() result to rooms `user` (bare) occupies: reading or
+// posting to a room needs an affiliation.
+template <typename RoomPtr>
+Expected<RoomPtr, RoomError> occupied_by(Expected<RoomPtr, RoomError> found, const Jid& user) {
+  if (found && !is_affiliated((*found)->occupants, user)) {
+    return fail(RoomErrorKind::not_occupant);
+  }
+  return found;
+}
+
 }  // namespace
 
 MucLightStore::MucLightStore(MucLightOptions options, const UserDirectory& users, Clock now_us,
@@ -224,14 +234,11 @@ std::vector<RoomSummary> MucLightStore::user_rooms(const Jid& user) const {
 
 Expected<RoomInfo, RoomError> MucLightStore::room_info(const Jid& user, const Jid& room) const {
   std::lock_guard lock(mutex_);
-  auto found = find_room(room);
+  auto found = occupied_by(find_room(room), user.bare());
   if (!found) {
     return unexpected(found.error());
   }
   const Room& state = **found;
-  if (!is_affiliated(state.occupants, user.bare())) {
-    return fail(RoomErrorKind::not_occupant);
-  }
   RoomInfo info{room.bare(), state.config, {}};
   info.occupants.reserve(state.occupants.size());
   for (const auto& occupant : state.occupants) {
@@ -357,14 +364,11 @@ Expected<void, RoomError> MucLightStore::send_message(const Jid& sender, const J
   Recipients recipients;
   {
     std::lock_guard lock(mutex_);
-    auto found = find_room(room_jid);
+    auto found = occupied_by(find_room(room_jid), sender_jid);
     if (!found) {
       return unexpected(found.error());
     }
     Room& state = **found;
-    if (!is_affiliated(state.occupants, sender_jid)) {
-      return fail(RoomErrorKind::not_occupant);
-    }
     state.archive.append(now_us_(), std::nullopt, std::move(archived));
     for (const auto& occupant : state.occupants) {
       add_recipient(recipients, occupant.user);
@@ -378,14 +382,11 @@ Expected<std::vector<ArchivedMessage>, RoomError> MucLightStore::recent_messages
     const Jid& user, const Jid& room, std::optional<std::int64_t> before_us,
     std::size_t limit) const {
   std::lock_guard lock(mutex_);
-  auto found = find_room(room);
+  auto found = occupied_by(find_room(room), user.bare());
   if (!found) {
     return unexpected(found.error());
   }
   const Room& state = **found;
-  if (!is_affiliated(state.occupants, user.bare())) {
-    return fail(RoomErrorKind::not_occupant);
-  }
   return state.archive.recent(std::nullopt, before_us, std::min(limit, options_.max_result_limit));
 }
 
