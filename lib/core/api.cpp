@@ -185,6 +185,9 @@ struct Api::Impl {
         authenticator(backend.passwords),
         base(normalize_base(config.base_path)),
         routes(detail::enabled_routes(config)) {
+    for (const auto& route : routes) {
+      route_patterns.push_back(split(route.path.substr(1), '/'));
+    }
     if (config.docs) {
       openapi_json = detail::openapi_document(config, routes);
       docs_html = detail::docs_page(base + "/api-docs/openapi.json");
@@ -200,6 +203,8 @@ struct Api::Impl {
   BasicAuthenticator authenticator;
   std::string base;
   std::vector<Route> routes;
+  /// The segments of each route's path, split once (views into `routes`).
+  std::vector<std::vector<std::string_view>> route_patterns;
   std::string openapi_json;
   std::string docs_html;
 };
@@ -286,8 +291,9 @@ Response Api::Impl::handle(const Request& request) const {
 
   const Route* route = nullptr;
   std::vector<std::string> params;
-  for (const auto& candidate : routes) {
-    auto pattern = split(candidate.path.substr(1), '/');
+  for (std::size_t index = 0; index < routes.size(); ++index) {
+    const Route& candidate = routes[index];
+    const auto& pattern = route_patterns[index];
     if (pattern.size() != segments.size()) {
       continue;
     }
