@@ -1,32 +1,13 @@
 #include "mimrest/basic_auth.hpp"
 
 #include "mimrest/crypto.hpp"
+#include "mimrest/http.hpp"
 
 namespace mimrest {
 namespace {
 
 bool is_ows(char c) noexcept {
   return c == ' ' || c == '\t';
-}
-
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x - 'A' + 'a');
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y - 'A' + 'a');
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -42,7 +23,7 @@ std::optional<BasicCredentials> parse_basic_authorization(std::string_view heade
   }
   constexpr std::string_view scheme = "basic";
   if (header_value.size() <= scheme.size() ||
-      !iequals_ascii(header_value.substr(0, scheme.size()), scheme) ||
+      !iequals(header_value.substr(0, scheme.size()), scheme) ||
       header_value[scheme.size()] != ' ') {
     return std::nullopt;
   }

@@ -18,18 +18,6 @@ void write_string(JsonWriter& writer, std::string_view text) {
   writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
-// How a JSON value "as given" appears in an error message: strings as they
-// are, anything else as its JSON text.
-std::string as_given(const rapidjson::Value& value) {
-  if (value.IsString()) {
-    return std::string(value.GetString(), value.GetStringLength());
-  }
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  value.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 Response invalid_jid(std::string_view given) {
   return error_response(400, "Invalid JID: " + std::string(given));
 }

@@ -60,11 +60,29 @@ bool depth_within(std::string_view text, std::size_t limit) {
 
 }  // namespace
 
-Response error_response(int status, std::string_view message) {
+std::string json_string(std::string_view text) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
-  return json_response(status, std::string(buffer.GetString(), buffer.GetSize()));
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string as_given(const rapidjson::Value& value) {
+  if (value.IsString()) {
+    return std::string(value.GetString(), value.GetStringLength());
+  }
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Response error_response(int status, std::string_view message) {
+  return json_response(status, json_string(message));
+}
+
+Response id_response(int status, std::string_view id) {
+  return json_response(status, "{\"id\":" + json_string(id) + "}");
 }
 
 Response json_response(int status, std::string json) {
@@ -99,16 +117,21 @@ Expected<rapidjson::Document, Response> parse_json_object(const HandlerContext& 
   return document;
 }
 
-std::optional<std::string_view> string_member(const rapidjson::Value& object,
-                                              std::string_view name) {
+const rapidjson::Value* find_member(const rapidjson::Value& object, std::string_view name) {
   if (!object.IsObject()) {
-    return std::nullopt;
+    return nullptr;
   }
   auto member = object.FindMember(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
-  if (member == object.MemberEnd() || !member->value.IsString()) {
+  return member == object.MemberEnd() ? nullptr : &member->value;
+}
+
+std::optional<std::string_view> string_member(const rapidjson::Value& object,
+                                              std::string_view name) {
+  const rapidjson::Value* member = find_member(object, name);
+  if (member == nullptr || !member->IsString()) {
     return std::nullopt;
   }
-  return std::string_view(member->value.GetString(), member->value.GetStringLength());
+  return std::string_view(member->GetString(), member->GetStringLength());
 }
 
 Expected<Paging, Response> parse_paging(std::string_view query, std::size_t max_limit) {

@@ -35,12 +35,23 @@ struct HandlerContext {
 Response error_response(int status, std::string_view message);
 /// Status and a JSON body (Content-Type: application/json).
 Response json_response(int status, std::string json);
+/// Status and {"id": id}: what creating a message or a room answers.
+Response id_response(int status, std::string_view id);
+/// `text` as a JSON string literal.
+std::string json_string(std::string_view text);
+/// A JSON value as a client gave it, for error messages: a string as it is,
+/// anything else as its JSON text.
+std::string as_given(const rapidjson::Value& value);
 /// Status without a body (204, or 201/200 with nothing to say).
 Response empty_response(int status);
 
 /// The request body parsed as a JSON OBJECT within config.max_json_depth; an
 /// error Response (400 "Invalid request body") otherwise.
 Expected<rapidjson::Document, Response> parse_json_object(const HandlerContext& context);
+
+/// A member of a JSON object, whatever its type; nullptr when absent or when
+/// `object` is not an object.
+const rapidjson::Value* find_member(const rapidjson::Value& object, std::string_view name);
 
 /// A string member of a JSON object, if present and a string.
 std::optional<std::string_view> string_member(const rapidjson::Value& object,

@@ -2,9 +2,6 @@
 #include <limits>
 #include <string>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "core/api/handlers.hpp"
 #include "mimrest/crypto.hpp"
 #include "mimrest/stanza_builder.hpp"
@@ -59,13 +56,7 @@ Response post_message(const HandlerContext& context) {
   std::string stanza = build_chat_message(context.user.bare_string(), to->to_string(), id, *body);
   context.backend.router.route_chat_message(context.user, *to, std::move(stanza));
 
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartObject();
-  writer.Key("id");
-  writer.String(id.data(), static_cast<rapidjson::SizeType>(id.size()));
-  writer.EndObject();
-  return json_response(200, std::string(buffer.GetString(), buffer.GetSize()));
+  return id_response(200, id);
 }
 
 }  // namespace mimrest::detail

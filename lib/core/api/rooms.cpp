@@ -20,7 +20,7 @@ void append_name_and_subject(std::string& json, const RoomConfig& config) {
 }
 
 Response room_created(const Jid& room) {
-  return json_response(201, "{\"id\":" + json_string(room.local()) + "}");
+  return id_response(201, room.local());
 }
 
 /// POST and PUT share everything after the room JID (nullopt: a fresh ID).

@@ -2,9 +2,6 @@
 
 #include <utility>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 namespace mimrest::detail {
 
 Expected<std::string, Response> muc_light_service(const HandlerContext& context) {
@@ -82,18 +79,6 @@ Response room_error_response(const RoomError& error, std::string_view not_allowe
   return error_response(403, not_allowed_message);
 }
 
-const rapidjson::Value* find_member(const rapidjson::Value& object, std::string_view name) {
-  if (!object.IsObject()) {
-    return nullptr;
-  }
-  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
-    if (std::string_view(it->name.GetString(), it->name.GetStringLength()) == name) {
-      return &it->value;
-    }
-  }
-  return nullptr;
-}
-
 Expected<RoomConfigRequest, Response> parse_room_config(const HandlerContext& context) {
   auto body = parse_json_object(context);
   if (!body) {
@@ -118,13 +103,6 @@ Expected<RoomConfigRequest, Response> parse_room_config(const HandlerContext& co
     request.config.subject.assign(subject->GetString(), subject->GetStringLength());
   }
   return request;
-}
-
-std::string json_string(std::string_view text) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace mimrest::detail

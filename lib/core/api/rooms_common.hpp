@@ -44,9 +44,6 @@ std::string validation_message(std::string_view key, std::string_view reason);
 /// endpoint's own text for RoomErrorKind::not_allowed.
 Response room_error_response(const RoomError& error, std::string_view not_allowed_message);
 
-/// A member of a JSON object (the first one with that name), or null.
-const rapidjson::Value* find_member(const rapidjson::Value& object, std::string_view name);
-
 /// Name and subject of a create or config request body. Answers 400 "Missing
 /// room name", "Missing room subject", then a validation error for a value
 /// that is not a string (name first, as MUC Light checks keys in order).
@@ -57,8 +54,5 @@ struct RoomConfigRequest {
   std::optional<std::string> validation_error;
 };
 Expected<RoomConfigRequest, Response> parse_room_config(const HandlerContext& context);
-
-/// `text` as a JSON string literal.
-std::string json_string(std::string_view text);
 
 }  // namespace mimrest::detail

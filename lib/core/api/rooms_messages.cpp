@@ -91,7 +91,7 @@ Response post_room_message(const HandlerContext& context) {
   if (!sent) {
     return room_error_response(sent.error(), kNotAllowed);
   }
-  return json_response(200, "{\"id\":" + json_string(id) + "}");
+  return id_response(200, id);
 }
 
 }  // namespace mimrest::detail

@@ -2,9 +2,6 @@
 #include <string>
 #include <string_view>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "core/api/rooms_common.hpp"
 #include "core/api/rooms_handlers.hpp"
 
@@ -49,16 +46,10 @@ Response post_room_user(const HandlerContext& context) {
     return error_response(400, "Missing JID");
   }
   // A value that is not a string is no JID either; echo it as JSON text.
-  std::string given;
-  if (user->IsString()) {
-    given.assign(user->GetString(), user->GetStringLength());
-  } else {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-    user->Accept(writer);
-    return error_response(400,
-                          "Invalid user JID: " + std::string(buffer.GetString(), buffer.GetSize()));
+  if (!user->IsString()) {
+    return error_response(400, "Invalid user JID: " + as_given(*user));
   }
+  const std::string given = as_given(*user);
   auto target = target_user(given);
   if (!target) {
     return target.error();
