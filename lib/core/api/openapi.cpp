@@ -313,14 +313,19 @@ void add_response(Value& responses, int status, std::string_view description, Va
   responses.AddMember(string_value(key, allocator), response, allocator);
 }
 
+// OpenAPI names operations by the method in lower case ("get", "post").
+std::string lower_method(std::string_view method) {
+  std::string lower;
+  for (char c : method) {
+    lower += static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
 Value operation_value(const Route& route, const Operation& operation, const OperationDoc* doc,
                       Allocator& allocator) {
   Value value(rapidjson::kObjectType);
-  std::string method_lower;
-  for (char c : operation.method) {
-    method_lower += static_cast<char>(c - 'A' + 'a');
-  }
-  std::string operation_id = method_lower;
+  std::string operation_id = lower_method(operation.method);
   for (char c : route.path) {
     operation_id += (c == '/' || c == '{' || c == '}') ? '_' : c;
   }
@@ -462,11 +467,7 @@ std::string openapi_document(const ApiConfig& config, const std::vector<Route>& 
           doc = &candidate;
         }
       }
-      std::string method_lower;
-      for (char c : operation.method) {
-        method_lower += static_cast<char>(c - 'A' + 'a');
-      }
-      item.AddMember(string_value(method_lower, allocator),
+      item.AddMember(string_value(lower_method(operation.method), allocator),
                      operation_value(route, operation, doc, allocator), allocator);
     }
     paths.AddMember(string_value(route.path, allocator), item, allocator);
