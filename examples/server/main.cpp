@@ -1,5 +1,6 @@
-// mimrest-server: the client REST API over the in-memory reference backend,
-// served by the cpprestsdk adapter.
+// mimrest-server: the client REST API over a ready-made backend (SQLite by
+// default, PostgreSQL, or memory), served by Boost.Beast (default) or
+// cpprestsdk; and the user commands on the configured storage.
 #include <pthread.h>
 #include <signal.h>
 
@@ -10,53 +11,42 @@
 #include <vector>
 
 #include "mimrest/api.hpp"
-#include "mimrest/cpprest/listener.hpp"
-#include "mimrest/memory/memory_backend.hpp"
-#include "mimrest/verification_cache.hpp"
 #include "server_config.hpp"
+#include "storage.hpp"
+#include "transport.hpp"
 
 namespace {
+
+using mimrest::server::ServerConfig;
 
 constexpr int exit_usage = 2;
 constexpr int exit_config = 2;
 constexpr int exit_runtime = 1;
 
-int run(const std::string& config_path, const sigset_t& stop_signals) {
-  auto config = mimrest::server::load_server_config(config_path);
-  if (!config) {
-    std::cerr << "mimrest-server: " << config.error() << "\n";
-    return exit_config;
-  }
-
-  mimrest::memory::MemoryBackend backend(config->backend);
-  for (const auto& user : config->users) {
-    if (auto added = backend.add_user(user.jid, user.password); !added) {
-      std::cerr << "mimrest-server: cannot add user '" << user.jid.bare_string() << "'\n";
-      return exit_config;
-    }
-  }
-
-  // Stored passwords are salted PBKDF2 hashes; remember recent successful
-  // logins so that each request does not pay for the hash again.
-  mimrest::Backend parts = backend.backend();
-  mimrest::CachingPasswordVerifier passwords(parts.passwords);
-  mimrest::Backend served{passwords,    parts.router,    parts.archive,
-                          parts.roster, parts.muc_light, parts.sessions};
-  mimrest::Api api(config->api, served);
-
-  mimrest::cpprest::Listener listener(api, config->listener);
-  if (auto started = listener.start(); !started) {
-    std::cerr << "mimrest-server: " << started.error() << "\n";
+int serve(const ServerConfig& config, const sigset_t& stop_signals) {
+  auto store = mimrest::server::open_storage(config);
+  if (!store) {
+    std::cerr << "mimrest-server: " << store.error() << "\n";
     return exit_runtime;
   }
-  std::cout << "listening on " << listener.url() << std::endl;
+  if (auto users = mimrest::server::ensure_users(**store, config.users); !users) {
+    std::cerr << "mimrest-server: " << users.error() << "\n";
+    return exit_runtime;
+  }
+  mimrest::Api api(config.api, (*store)->backend());
+  auto transport = mimrest::server::start_transport(api, config);
+  if (!transport) {
+    std::cerr << "mimrest-server: " << transport.error() << "\n";
+    return exit_runtime;
+  }
+  std::cout << "listening on " << (*transport)->url() << std::endl;
 
   // The signals are blocked in every thread; this is the only place they
   // are taken, so no work happens in a signal handler.
   int received = 0;
   while (sigwait(&stop_signals, &received) != 0) {
   }
-  listener.stop();
+  (*transport)->stop();
   return 0;
 }
 
@@ -68,7 +58,7 @@ int main(int argc, char** argv) {
     std::cout << mimrest::server::server_usage();
     return 0;
   }
-  if (args.size() != 2 || args[0] != "--config") {
+  if (args.size() < 2 || args[0] != "--config" || (args.size() > 2 && args[2] != "user")) {
     std::cerr << mimrest::server::server_usage();
     return exit_usage;
   }
@@ -83,7 +73,16 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   try {
-    return run(args[1], stop_signals);
+    auto config = mimrest::server::load_server_config(args[1]);
+    if (!config) {
+      std::cerr << "mimrest-server: " << config.error() << "\n";
+      return exit_config;
+    }
+    if (args.size() > 2) {
+      const std::vector<std::string> command(args.begin() + 3, args.end());
+      return mimrest::server::run_user_command(*config, command, std::cin, std::cout, std::cerr);
+    }
+    return serve(*config, stop_signals);
   } catch (const std::exception& e) {
     std::cerr << "mimrest-server: " << e.what() << "\n";
     return exit_runtime;

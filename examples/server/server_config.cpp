@@ -10,6 +10,8 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include "mimrest/api.hpp"
+
 namespace mimrest::server {
 namespace {
 
@@ -140,13 +142,26 @@ Expected<std::string, std::string> prepare_domain(const std::string& text,
   return jid->domain();
 }
 
-std::string substitute_host(std::string pattern, const std::string& domain) {
-  static constexpr std::string_view placeholder = "@HOST@";
-  for (auto at = pattern.find(placeholder); at != std::string::npos;
-       at = pattern.find(placeholder, at + domain.size())) {
-    pattern.replace(at, placeholder.size(), domain);
+/// An optional integer member `key` of `object` within [min, max].
+Expected<std::optional<std::int64_t>, std::string> optional_integer(const Value& object,
+                                                                    const std::string& where,
+                                                                    const char* key,
+                                                                    std::int64_t min,
+                                                                    std::int64_t max) {
+  if (!object.HasMember(key)) {
+    return std::optional<std::int64_t>();
   }
-  return pattern;
+  const Value& value = object[key];
+  const std::string at = child(where, key);
+  if (!value.IsInt64()) {
+    return fail(at, "expected an integer");
+  }
+  const std::int64_t n = value.GetInt64();
+  if (n < min || n > max) {
+    return fail(at, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                        ", not " + std::to_string(n));
+  }
+  return std::optional<std::int64_t>(n);
 }
 
 bool valid_realm(const std::string& realm) {
@@ -182,7 +197,14 @@ Expected<void, std::string> parse_handlers(const Value& value, ApiConfig& api) {
   if (!array) {
     return unexpected(array.error());
   }
-  api.handlers.clear();
+  // The names are the route groups' own.
+  const auto known = Api::group_names();
+  std::string known_list;
+  for (auto name : known) {
+    known_list += known_list.empty() ? "" : ", ";
+    known_list += name;
+  }
+  api.handlers.emplace();
   std::size_t index = 0;
   for (const auto& item : value.GetArray()) {
     const std::string at = element(where, index++);
@@ -190,13 +212,10 @@ Expected<void, std::string> parse_handlers(const Value& value, ApiConfig& api) {
     if (!name) {
       return unexpected(name.error());
     }
-    auto handler = handler_from_string(*name);
-    if (!handler) {
-      return fail(at, "unknown handler '" + *name +
-                          "' (known: sse, messages, contacts, rooms, rooms_config, rooms_users, "
-                          "rooms_messages)");
+    if (std::find(known.begin(), known.end(), *name) == known.end()) {
+      return fail(at, "unknown handler '" + *name + "' (known: " + known_list + ")");
     }
-    api.handlers.insert(*handler);
+    api.handlers->insert(std::move(*name));
   }
   return {};
 }
@@ -232,7 +251,7 @@ Expected<void, std::string> parse_cors(const Value& value, ApiConfig& api) {
 }
 
 Expected<void, std::string> parse_tls(const Value& value, const std::string& base_dir,
-                                      cpprest::ListenerOptions& listener) {
+                                      ServerConfig& config) {
   const std::string where = "tls";
   if (auto object = get_object(value, where); !object) {
     return unexpected(object.error());
@@ -240,7 +259,7 @@ Expected<void, std::string> parse_tls(const Value& value, const std::string& bas
   if (auto keys = check_keys(value, where, {"certificate", "private_key"}); !keys) {
     return keys;
   }
-  cpprest::TlsFiles files;
+  TlsFiles files;
   for (const char* key : {"certificate", "private_key"}) {
     const std::string at = child(where, key);
     if (!value.HasMember(key)) {
@@ -256,12 +275,11 @@ Expected<void, std::string> parse_tls(const Value& value, const std::string& bas
     (std::string_view(key) == "certificate" ? files.certificate : files.private_key) =
         resolve(base_dir, *path);
   }
-  listener.tls = std::move(files);
+  config.tls = std::move(files);
   return {};
 }
 
-Expected<void, std::string> parse_muc_light(const Value& value,
-                                            memory::MemoryBackendConfig& backend) {
+Expected<void, std::string> parse_muc_light(const Value& value, HostingConfig& backend) {
   const std::string where = "muc_light";
   if (auto object = get_object(value, where); !object) {
     return unexpected(object.error());
@@ -293,8 +311,7 @@ Expected<void, std::string> parse_muc_light(const Value& value,
   return {};
 }
 
-Expected<void, std::string> parse_archive(const Value& value,
-                                          memory::MemoryBackendConfig& backend) {
+Expected<void, std::string> parse_archive(const Value& value, HostingConfig& backend) {
   const std::string where = "archive";
   if (auto object = get_object(value, where); !object) {
     return unexpected(object.error());
@@ -321,7 +338,9 @@ Expected<void, std::string> parse_sse(const Value& value, ApiConfig& api) {
   if (auto object = get_object(value, where); !object) {
     return unexpected(object.error());
   }
-  if (auto keys = check_keys(value, where, {"timestamp_unit"}); !keys) {
+  if (auto keys = check_keys(value, where,
+                             {"timestamp_unit", "max_streams_per_user", "resume", "max_replay"});
+      !keys) {
     return keys;
   }
   if (value.HasMember("timestamp_unit")) {
@@ -331,12 +350,189 @@ Expected<void, std::string> parse_sse(const Value& value, ApiConfig& api) {
       return unexpected(unit.error());
     }
     if (*unit == "us") {
-      api.sse_timestamp_unit = TimestampUnit::microseconds;
+      api.sse.timestamp_unit = TimestampUnit::microseconds;
     } else if (*unit == "ms") {
-      api.sse_timestamp_unit = TimestampUnit::milliseconds;
+      api.sse.timestamp_unit = TimestampUnit::milliseconds;
     } else {
       return fail(at, "expected \"us\" or \"ms\", not \"" + *unit + "\"");
     }
+  }
+  if (auto n = optional_integer(value, where, "max_streams_per_user", 1, 1000000); !n) {
+    return unexpected(n.error());
+  } else if (*n) {
+    api.sse.max_streams_per_user = static_cast<std::size_t>(**n);
+  }
+  if (auto n = optional_integer(value, where, "max_replay", 0, 1000000); !n) {
+    return unexpected(n.error());
+  } else if (*n) {
+    api.sse.max_replay = static_cast<std::size_t>(**n);
+  }
+  if (value.HasMember("resume")) {
+    auto resume = get_bool(value["resume"], child(where, "resume"));
+    if (!resume) {
+      return unexpected(resume.error());
+    }
+    api.sse.resume = *resume;
+  }
+  return {};
+}
+
+Expected<void, std::string> parse_limits(const Value& value, ServerConfig& config) {
+  const std::string where = "limits";
+  if (auto object = get_object(value, where); !object) {
+    return unexpected(object.error());
+  }
+  if (auto keys = check_keys(value, where,
+                             {"max_header_bytes", "max_body_bytes", "header_timeout_s",
+                              "idle_timeout_s", "max_connections"});
+      !keys) {
+    return keys;
+  }
+  struct Limit {
+    const char* key;
+    std::int64_t min;
+    std::int64_t max;
+  };
+  for (const Limit& limit :
+       {Limit{"max_header_bytes", 1024, 1 << 20}, Limit{"max_body_bytes", 1, std::int64_t{1} << 30},
+        Limit{"header_timeout_s", 1, 86400}, Limit{"idle_timeout_s", 1, 86400},
+        Limit{"max_connections", 1, 1000000}}) {
+    auto n = optional_integer(value, where, limit.key, limit.min, limit.max);
+    if (!n) {
+      return unexpected(n.error());
+    }
+    if (!*n) {
+      continue;
+    }
+    const std::string_view key = limit.key;
+    const auto v = **n;
+    if (key == "max_header_bytes") {
+      config.limits.max_header_bytes = static_cast<std::size_t>(v);
+    } else if (key == "max_body_bytes") {
+      config.api.max_body_bytes = static_cast<std::size_t>(v);
+    } else if (key == "header_timeout_s") {
+      config.limits.header_timeout = std::chrono::seconds(v);
+    } else if (key == "idle_timeout_s") {
+      config.limits.idle_timeout = std::chrono::seconds(v);
+    } else {
+      config.limits.max_connections = static_cast<std::size_t>(v);
+    }
+  }
+  return {};
+}
+
+Expected<void, std::string> parse_auth(const Value& value, ApiConfig& api) {
+  const std::string where = "auth";
+  if (auto object = get_object(value, where); !object) {
+    return unexpected(object.error());
+  }
+  if (auto keys = check_keys(value, where, {"max_failures", "window_s"}); !keys) {
+    return keys;
+  }
+  if (auto n = optional_integer(value, where, "max_failures", 0, 1000000); !n) {
+    return unexpected(n.error());
+  } else if (*n) {
+    api.auth.max_failures = static_cast<std::size_t>(**n);
+  }
+  if (auto n = optional_integer(value, where, "window_s", 1, 86400 * 30); !n) {
+    return unexpected(n.error());
+  } else if (*n) {
+    api.auth.window = std::chrono::seconds(**n);
+  }
+  return {};
+}
+
+Expected<void, std::string> parse_tokens(const Value& value, ApiConfig& api) {
+  const std::string where = "tokens";
+  if (auto object = get_object(value, where); !object) {
+    return unexpected(object.error());
+  }
+  if (auto keys = check_keys(value, where, {"enabled", "access_ttl_s", "refresh_ttl_s"}); !keys) {
+    return keys;
+  }
+  if (value.HasMember("enabled")) {
+    auto enabled = get_bool(value["enabled"], child(where, "enabled"));
+    if (!enabled) {
+      return unexpected(enabled.error());
+    }
+    api.tokens.enabled = *enabled;
+  }
+  constexpr std::int64_t year = 366LL * 86400;
+  if (auto n = optional_integer(value, where, "access_ttl_s", 1, year); !n) {
+    return unexpected(n.error());
+  } else if (*n) {
+    api.tokens.access_ttl = std::chrono::seconds(**n);
+  }
+  if (auto n = optional_integer(value, where, "refresh_ttl_s", 1, 10 * year); !n) {
+    return unexpected(n.error());
+  } else if (*n) {
+    api.tokens.refresh_ttl = std::chrono::seconds(**n);
+  }
+  return {};
+}
+
+Expected<void, std::string> parse_storage(const Value& value, const std::string& base_dir,
+                                          StorageConfig& storage) {
+  const std::string where = "storage";
+  if (auto object = get_object(value, where); !object) {
+    return unexpected(object.error());
+  }
+  if (!value.HasMember("type")) {
+    return fail(where, "missing 'type' (\"sqlite\", \"postgresql\" or \"memory\")");
+  }
+  auto type = get_string(value["type"], child(where, "type"));
+  if (!type) {
+    return unexpected(type.error());
+  }
+  if (*type == "sqlite") {
+    if (auto keys = check_keys(value, where, {"type", "path", "sync"}); !keys) {
+      return keys;
+    }
+    storage.type = StorageConfig::Type::sqlite;
+    if (value.HasMember("path")) {
+      auto path = get_string(value["path"], child(where, "path"));
+      if (!path) {
+        return unexpected(path.error());
+      }
+      if (path->empty()) {
+        return fail(child(where, "path"), "a file name must not be empty");
+      }
+      storage.path = resolve(base_dir, *path);
+    }
+    if (value.HasMember("sync")) {
+      auto sync = get_string(value["sync"], child(where, "sync"));
+      if (!sync) {
+        return unexpected(sync.error());
+      }
+      if (*sync != "normal" && *sync != "full") {
+        return fail(child(where, "sync"), "expected \"normal\" or \"full\", not \"" + *sync + "\"");
+      }
+      storage.sync_full = *sync == "full";
+    }
+  } else if (*type == "postgresql") {
+    if (auto keys = check_keys(value, where, {"type", "url"}); !keys) {
+      return keys;
+    }
+    storage.type = StorageConfig::Type::postgresql;
+    if (!value.HasMember("url")) {
+      return fail(where, "missing 'url' (postgresql://user@host:5432/db)");
+    }
+    auto url = get_string(value["url"], child(where, "url"));
+    if (!url) {
+      return unexpected(url.error());
+    }
+    if (url->rfind("postgresql://", 0) != 0 && url->rfind("postgres://", 0) != 0) {
+      return fail(child(where, "url"), "'" + *url + "' is not a postgresql:// URL");
+    }
+    storage.url = std::move(*url);
+  } else if (*type == "memory") {
+    if (auto keys = check_keys(value, where, {"type"}); !keys) {
+      return keys;
+    }
+    storage.type = StorageConfig::Type::memory;
+  } else {
+    return fail(child(where, "type"),
+                "unknown storage '" + *type + "' (known: sqlite, postgresql, memory)");
   }
   return {};
 }
@@ -379,7 +575,7 @@ Expected<void, std::string> parse_users(const Value& value, ServerConfig& config
     if (jid->local().empty() || !jid->is_bare()) {
       return fail(child(at, "jid"), "'" + *text + "' is not a bare user JID (user@domain)");
     }
-    const auto& domains = config.backend.domains;
+    const auto& domains = config.hosting.domains;
     if (std::find(domains.begin(), domains.end(), jid->domain()) == domains.end()) {
       return fail(child(at, "jid"), "'" + *text + "' is not on one of the configured domains");
     }
@@ -391,8 +587,7 @@ Expected<void, std::string> parse_users(const Value& value, ServerConfig& config
   return {};
 }
 
-Expected<void, std::string> parse_domains(const Value& value,
-                                          memory::MemoryBackendConfig& backend) {
+Expected<void, std::string> parse_domains(const Value& value, HostingConfig& backend) {
   const std::string where = "domains";
   if (auto array = get_array(value, where); !array) {
     return unexpected(array.error());
@@ -416,12 +611,6 @@ Expected<void, std::string> parse_domains(const Value& value,
     backend.domains.push_back(std::move(*domain));
   }
   return {};
-}
-
-std::int64_t system_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -497,15 +686,17 @@ Expected<ServerConfig, std::string> parse_server_config(std::string_view json,
     return unexpected(std::string("the configuration must be a JSON object"));
   }
   if (auto keys = check_keys(document, "",
-                             {"listen", "base_path", "handlers", "docs", "realm", "cors", "tls",
-                              "domains", "muc_light", "archive", "sse", "users"});
+                             {"listen", "base_path", "handlers", "docs", "realm", "server_name",
+                              "cors", "tls", "domains", "muc_light", "archive", "sse", "users",
+                              "transport", "limits", "auth", "tokens", "storage", "demo"});
       !keys) {
     return unexpected(keys.error());
   }
 
   ServerConfig config;
   config.api.now_us = system_now_us;
-  config.backend.now_us = system_now_us;
+  config.hosting.now_us = system_now_us;
+  config.storage.path = resolve(base_dir, "mimrest.db");
 
   if (document.HasMember("listen")) {
     auto listen = get_string(document["listen"], "listen");
@@ -516,7 +707,20 @@ Expected<ServerConfig, std::string> parse_server_config(std::string_view json,
       return fail("listen",
                   "'" + *listen + "' is not a listen URL (http://HOST:PORT or https://HOST:PORT)");
     }
-    config.listener.url = std::move(*listen);
+    config.listen = std::move(*listen);
+  }
+  if (document.HasMember("transport")) {
+    auto transport = get_string(document["transport"], "transport");
+    if (!transport) {
+      return unexpected(transport.error());
+    }
+    if (*transport == "beast") {
+      config.transport = Transport::beast;
+    } else if (*transport == "cpprest") {
+      config.transport = Transport::cpprest;
+    } else {
+      return fail("transport", "unknown transport '" + *transport + "' (known: beast, cpprest)");
+    }
   }
   if (document.HasMember("base_path")) {
     auto path = get_string(document["base_path"], "base_path");
@@ -534,22 +738,28 @@ Expected<ServerConfig, std::string> parse_server_config(std::string_view json,
       return unexpected(result.error());
     }
   }
-  if (document.HasMember("docs")) {
-    auto docs = get_bool(document["docs"], "docs");
-    if (!docs) {
-      return unexpected(docs.error());
+  for (const char* key : {"docs", "demo"}) {
+    if (document.HasMember(key)) {
+      auto flag = get_bool(document[key], key);
+      if (!flag) {
+        return unexpected(flag.error());
+      }
+      (std::string_view(key) == "docs" ? config.api.docs : config.demo) = *flag;
     }
-    config.api.docs = *docs;
   }
-  if (document.HasMember("realm")) {
-    auto realm = get_string(document["realm"], "realm");
-    if (!realm) {
-      return unexpected(realm.error());
+  for (const char* key : {"realm", "server_name"}) {
+    if (document.HasMember(key)) {
+      auto text = get_string(document[key], key);
+      if (!text) {
+        return unexpected(text.error());
+      }
+      // Both go into header values (the realm inside a quoted string).
+      if (!valid_realm(*text) || (std::string_view(key) == "server_name" && text->empty())) {
+        return fail(key, "must be non-empty, without quotes, backslashes or control characters");
+      }
+      (std::string_view(key) == "realm" ? config.api.realm : config.api.server_name) =
+          std::move(*text);
     }
-    if (!valid_realm(*realm)) {
-      return fail("realm", "must not contain quotes, backslashes or control characters");
-    }
-    config.api.realm = std::move(*realm);
   }
   if (document.HasMember("cors")) {
     if (auto result = parse_cors(document["cors"], config.api); !result) {
@@ -557,45 +767,45 @@ Expected<ServerConfig, std::string> parse_server_config(std::string_view json,
     }
   }
   if (document.HasMember("tls")) {
-    if (auto result = parse_tls(document["tls"], base_dir, config.listener); !result) {
+    if (auto result = parse_tls(document["tls"], base_dir, config); !result) {
       return unexpected(result.error());
     }
   }
-  if (config.listener.url.rfind("https://", 0) == 0 && !config.listener.tls) {
+  if (config.listen.rfind("https://", 0) == 0 && !config.tls) {
     return fail("listen", "an https:// URL needs \"tls\": {\"certificate\", \"private_key\"}");
   }
   if (document.HasMember("domains")) {
-    if (auto result = parse_domains(document["domains"], config.backend); !result) {
+    if (auto result = parse_domains(document["domains"], config.hosting); !result) {
       return unexpected(result.error());
     }
   }
   if (document.HasMember("muc_light")) {
-    if (auto result = parse_muc_light(document["muc_light"], config.backend); !result) {
+    if (auto result = parse_muc_light(document["muc_light"], config.hosting); !result) {
       return unexpected(result.error());
     }
   }
-  if (config.backend.muc_light_enabled) {
+  if (config.hosting.muc_light_enabled) {
     // The service name must make a valid domain for every user domain.
-    std::vector<std::string> probes = config.backend.domains;
+    std::vector<std::string> probes = config.hosting.domains;
     if (probes.empty()) {
       probes.push_back("localhost");
     }
     std::set<std::string> services;
     for (const auto& domain : probes) {
-      const std::string service = substitute_host(config.backend.muc_light_host, domain);
-      if (!prepare_domain(service, "")) {
-        return fail("muc_light.host", "'" + config.backend.muc_light_host +
+      const auto service = muc_light_service(config.hosting.muc_light_host, domain);
+      if (!service) {
+        return fail("muc_light.host", "'" + config.hosting.muc_light_host +
                                           "' does not give a valid domain for '" + domain + "'");
       }
-      if (!services.insert(service).second) {
-        return fail("muc_light.host", "'" + config.backend.muc_light_host +
+      if (!services.insert(*service).second) {
+        return fail("muc_light.host", "'" + config.hosting.muc_light_host +
                                           "' gives the same service for several domains; "
                                           "use @HOST@");
       }
     }
   }
   if (document.HasMember("archive")) {
-    if (auto result = parse_archive(document["archive"], config.backend); !result) {
+    if (auto result = parse_archive(document["archive"], config.hosting); !result) {
       return unexpected(result.error());
     }
   }
@@ -604,10 +814,33 @@ Expected<ServerConfig, std::string> parse_server_config(std::string_view json,
       return unexpected(result.error());
     }
   }
+  if (document.HasMember("limits")) {
+    if (auto result = parse_limits(document["limits"], config); !result) {
+      return unexpected(result.error());
+    }
+  }
+  if (document.HasMember("auth")) {
+    if (auto result = parse_auth(document["auth"], config.api); !result) {
+      return unexpected(result.error());
+    }
+  }
+  if (document.HasMember("tokens")) {
+    if (auto result = parse_tokens(document["tokens"], config.api); !result) {
+      return unexpected(result.error());
+    }
+  }
+  if (document.HasMember("storage")) {
+    if (auto result = parse_storage(document["storage"], base_dir, config.storage); !result) {
+      return unexpected(result.error());
+    }
+  }
   if (document.HasMember("users")) {
     if (auto result = parse_users(document["users"], config); !result) {
       return unexpected(result.error());
     }
+  }
+  if (auto checked = Api::check(config.api); !checked) {
+    return unexpected(checked.error());
   }
   return config;
 }
@@ -635,8 +868,8 @@ Expected<ServerConfig, std::string> load_server_config(const std::string& path) 
   if (!config) {
     return unexpected("'" + path + "': " + config.error());
   }
-  if (config->listener.tls) {
-    if (auto tls = cpprest::check_tls_files(*config->listener.tls); !tls) {
+  if (config->tls) {
+    if (auto tls = load_tls_material(*config->tls); !tls) {
       return unexpected("'" + path + "': tls: " + tls.error());
     }
   }
@@ -645,12 +878,16 @@ Expected<ServerConfig, std::string> load_server_config(const std::string& path) 
 
 std::string server_usage() {
   return "usage: mimrest-server --config FILE\n"
+         "       mimrest-server --config FILE user add JID      (password: first line of stdin)\n"
+         "       mimrest-server --config FILE user passwd JID   (password: first line of stdin)\n"
+         "       mimrest-server --config FILE user delete JID\n"
+         "       mimrest-server --config FILE user list\n"
          "       mimrest-server --help\n"
          "\n"
-         "Serves the MongooseIM client REST API from an in-memory backend.\n"
-         "FILE is a JSON configuration (see examples/server/README.md); every key\n"
-         "is optional. Prints 'listening on <url>' once it accepts connections and\n"
-         "stops cleanly on SIGINT or SIGTERM.\n";
+         "Serves the MongooseIM client REST API. FILE is a JSON configuration (see\n"
+         "examples/server/README.md); every key is optional. Prints 'listening on <url>'\n"
+         "once it accepts connections and stops cleanly on SIGINT or SIGTERM. The user\n"
+         "commands work on the configured storage.\n";
 }
 
 }  // namespace mimrest::server

@@ -1,17 +1,20 @@
 // The JSON configuration of mimrest-server: parsed strictly (unknown keys,
 // wrong types and inconsistent values are errors) into the settings of the
-// Api, the in-memory backend and the cpprestsdk listener.
+// Api, the backend and the transport.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mimrest/api_config.hpp"
-#include "mimrest/cpprest/listener.hpp"
+#include "mimrest/backend/reference_backend.hpp"
 #include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
-#include "mimrest/memory/memory_backend.hpp"
+#include "mimrest/tls.hpp"
 
 namespace mimrest::server {
 
@@ -20,17 +23,46 @@ struct UserAccount {
   std::string password;
 };
 
-struct ServerConfig {
-  ApiConfig api;
-  memory::MemoryBackendConfig backend;
-  cpprest::ListenerOptions listener;
-  std::vector<UserAccount> users;
+enum class Transport { beast, cpprest };
+
+/// The transport's limits (API.md "Transport"); the body limit is the Api's.
+struct TransportLimits {
+  std::size_t max_header_bytes = 16384;
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+  std::size_t max_connections = 10000;
 };
 
-/// Parses the configuration text. Relative TLS file names are taken relative
-/// to `base_dir` (the folder of the configuration file) when it is not empty.
-/// Does not touch the file system. An error text saying what is wrong and
-/// where (for example "cors.allowed_origins[1]: expected a string").
+struct StorageConfig {
+  enum class Type { memory, sqlite, postgresql };
+  Type type = Type::sqlite;
+  /// SQLite: the database file; relative names are relative to the folder of
+  /// the configuration file ("mimrest.db" there by default).
+  std::string path;
+  /// PostgreSQL: the connection URL.
+  std::string url;
+  /// SQLite: also survive a power loss (synchronous=FULL), not only a crash.
+  bool sync_full = false;
+};
+
+struct ServerConfig {
+  ApiConfig api;
+  HostingConfig hosting;
+  Transport transport = Transport::beast;
+  std::string listen = "http://127.0.0.1:8089";
+  std::optional<TlsFiles> tls;
+  TransportLimits limits;
+  StorageConfig storage;
+  std::vector<UserAccount> users;
+  /// Serve the browser demo page at {base_path}/demo.
+  bool demo = false;
+};
+
+/// Parses the configuration text. Relative file names (TLS files, the SQLite
+/// database) are taken relative to `base_dir` (the folder of the
+/// configuration file; the current folder when empty). Does not touch the
+/// file system. An error text saying what is wrong and where (for example
+/// "cors.allowed_origins[1]: expected a string").
 Expected<ServerConfig, std::string> parse_server_config(std::string_view json,
                                                         const std::string& base_dir = {});
 

@@ -1,42 +1,82 @@
-// Configuration of the client REST API handlers.
+// Configuration of the client REST API. Every limit and protection has a
+// default (see API.md "Beyond MongooseIM"); features that change what a
+// MongooseIM client sees (tokens, resumable event ids) are off by default.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
-
-#include "mimrest/sse.hpp"
 
 namespace mimrest {
 
-/// The handler groups that can be switched on one by one.
-enum class Handler { sse, messages, contacts, rooms, rooms_config, rooms_users, rooms_messages };
+/// The unit of "timestamp" in SSE events (MongooseIM sends microseconds).
+enum class TimestampUnit { milliseconds, microseconds };
 
-std::string_view to_string(Handler handler) noexcept;
-std::optional<Handler> handler_from_string(std::string_view name) noexcept;
-/// Every handler, the default.
-std::set<Handler> all_handlers();
+struct SseConfig {
+  TimestampUnit timestamp_unit = TimestampUnit::microseconds;
+  /// A comment line is written to an idle stream this often, so that a
+  /// vanished client is noticed (the adapter's timer drives it).
+  std::chrono::milliseconds keepalive_interval{15000};
+  /// A client that leaves more than this many bytes unread has its stream
+  /// ended and the bytes released (checked at every write).
+  std::size_t max_unread_bytes = 4 << 20;
+  /// Open streams per user; one more GET /sse answers 429.
+  std::size_t max_streams_per_user = 10;
+  /// Resumable streams: opaque increasing event ids and Last-Event-ID replay
+  /// (needs Backend::events).
+  bool resume = false;
+  /// At most this many missed events are replayed; beyond, `event: reset`.
+  std::size_t max_replay = 1000;
+};
+
+struct AuthConfig {
+  /// Failed logins for one account from one client address within `window`
+  /// beyond which further attempts answer 429 without a password check; ten
+  /// times this for one address over all accounts. 0 turns throttling off.
+  std::size_t max_failures = 10;
+  std::chrono::seconds window{60};
+  /// Bound on the (account, address) and address counters kept; the oldest
+  /// are forgotten first.
+  std::size_t max_tracked = 100000;
+};
+
+struct TokenConfig {
+  /// Bearer tokens: POST /tokens, POST /tokens/refresh, DELETE /tokens and
+  /// `Authorization: Bearer` (needs Backend::tokens).
+  bool enabled = false;
+  std::chrono::seconds access_ttl{900};
+  std::chrono::seconds refresh_ttl{1209600};
+};
 
 struct ApiConfig {
   std::string base_path = "/api";
-  std::set<Handler> handlers = all_handlers();
+  /// The route groups that are on, by name (see Api::group_names()); nullopt:
+  /// every group. A group whose backend capability is missing is off anyway.
+  std::optional<std::set<std::string>> handlers;
   bool docs = true;
   std::string realm = "mongooseim";
+  /// The Server header of every response.
+  std::string server_name = "mimrest";
   /// Origins that get CORS headers; "*" reflects any origin; empty: no CORS.
   std::vector<std::string> cors_allowed_origins;
-  /// SSE "timestamp" unit; MongooseIM sends microseconds.
-  TimestampUnit sse_timestamp_unit = TimestampUnit::microseconds;
   /// Largest request body accepted (413 beyond).
   std::size_t max_body_bytes = 1 << 20;
   /// Deepest JSON nesting accepted in a request body (400 beyond).
   std::size_t max_json_depth = 32;
-  /// Current time in microseconds since the epoch; replaceable for tests.
+  SseConfig sse;
+  AuthConfig auth;
+  TokenConfig tokens;
+  /// Current time in microseconds since the epoch; the system clock when
+  /// empty. Replaceable for tests.
   std::function<std::int64_t()> now_us;
 };
+
+/// Microseconds since the epoch by the system clock.
+std::int64_t system_now_us();
 
 }  // namespace mimrest

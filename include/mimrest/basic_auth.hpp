@@ -6,7 +6,6 @@
 #include <string_view>
 
 #include "mimrest/jid.hpp"
-#include "mimrest/password_verifier.hpp"
 
 namespace mimrest {
 
@@ -20,18 +19,5 @@ struct BasicCredentials {
 /// more spaces, strict padded base64 of "bare-jid:password", split at the
 /// FIRST colon. nullopt for anything else, including a JID with a resource.
 std::optional<BasicCredentials> parse_basic_authorization(std::string_view header_value);
-
-/// Turns an Authorization header into the authenticated user. Every failure
-/// (missing or malformed header, invalid JID, unknown user, wrong password)
-/// gives the same nullopt. Thread-safe if the verifier is.
-class BasicAuthenticator {
- public:
-  explicit BasicAuthenticator(PasswordVerifier& verifier) : verifier_(verifier) {}
-  /// `header_value` is nullopt when the request has no Authorization header.
-  std::optional<Jid> authenticate(std::optional<std::string_view> header_value) const;
-
- private:
-  PasswordVerifier& verifier_;
-};
 
 }  // namespace mimrest

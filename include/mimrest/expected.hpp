@@ -2,7 +2,6 @@
 // room not found, ...) without exceptions.
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -31,10 +30,12 @@ class Expected {
   bool has_value() const noexcept { return storage_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
-  T& value() & { return assert(has_value()), std::get<0>(storage_); }
-  const T& value() const& { return assert(has_value()), std::get<0>(storage_); }
-  T&& value() && { return assert(has_value()), std::get<0>(std::move(storage_)); }
-  const E& error() const { return assert(!has_value()), std::get<1>(storage_); }
+  // Accessing the wrong alternative throws std::bad_variant_access: never
+  // undefined behaviour, also in release builds.
+  T& value() & { return std::get<0>(storage_); }
+  const T& value() const& { return std::get<0>(storage_); }
+  T&& value() && { return std::get<0>(std::move(storage_)); }
+  const E& error() const { return std::get<1>(storage_); }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -54,7 +55,9 @@ class Expected<void, E> {
 
   bool has_value() const noexcept { return !error_.has_value(); }
   explicit operator bool() const noexcept { return has_value(); }
-  const E& error() const { return assert(!has_value()), *error_; }
+  /// The error; throws std::bad_optional_access when there is none (never
+  /// undefined behaviour, also in release builds).
+  const E& error() const { return error_.value(); }
 
  private:
   std::optional<E> error_;

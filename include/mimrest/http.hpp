@@ -44,6 +44,9 @@ struct Request {
   std::string query;   ///< after '?', without it; empty when there is none
   Headers headers;
   std::string body;
+  /// The client's IP address as the adapter saw it ("127.0.0.1", "::1"),
+  /// without the port; empty when unknown. Failed logins are counted by it.
+  std::string remote_address;
 };
 
 struct Response {

@@ -2,10 +2,16 @@
 // way XMPP servers keep them, and a verifier that checks against them.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "mimrest/backend/failure.hpp"
+#include "mimrest/completion.hpp"
+#include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
 #include "mimrest/password_verifier.hpp"
 
@@ -28,22 +34,44 @@ ScramCredentials make_scram_credentials(std::string_view password, std::string_v
 /// Whether `password` matches; the final comparison is constant-time.
 bool check_scram_password(const ScramCredentials& credentials, std::string_view password);
 
-/// Where the host keeps stored credentials. Thread-safe.
+using CredentialsResult = Expected<std::optional<ScramCredentials>, Failure>;
+
+/// Where the host keeps stored credentials: nullopt for an unknown user or
+/// domain. The lookup finishes through its Completion (completion.hpp):
+/// exactly once, inline or later, from any thread; the JID is valid only
+/// during the call. Called concurrently from many threads.
 class ScramCredentialStore {
  public:
   virtual ~ScramCredentialStore() = default;
-  /// nullopt for an unknown user or domain.
-  virtual std::optional<ScramCredentials> find(const Jid& user) const = 0;
+  virtual void async_find(const Jid& user, Completion<CredentialsResult> done) = 0;
 };
 
-/// A PasswordVerifier over stored SCRAM credentials.
+/// For a store that answers at once: override find(); an exception it throws
+/// is answered as Failure::internal. Must be thread-safe.
+class SyncScramCredentialStore : public ScramCredentialStore {
+ public:
+  virtual CredentialsResult find(const Jid& user) = 0;
+  void async_find(const Jid& user, Completion<CredentialsResult> done) final;
+};
+
+/// A PasswordVerifier over stored SCRAM credentials. An unknown user is
+/// checked against a dummy credential with `dummy_iterations` PBKDF2
+/// iterations (use the iteration count the store uses), so that it costs the
+/// same time as a wrong password and the answer cannot tell them apart. The
+/// hashing runs on the thread that completes the store's lookup.
 class ScramPasswordVerifier final : public PasswordVerifier {
  public:
-  explicit ScramPasswordVerifier(const ScramCredentialStore& store) : store_(store) {}
-  bool verify(const Jid& user, std::string_view password) override;
+  explicit ScramPasswordVerifier(ScramCredentialStore& store, unsigned dummy_iterations = 4096);
+  void async_verify(const Jid& user, std::string_view password,
+                    Completion<VerifyResult> done) override;
+  /// How many checks ran against the dummy credential (unknown users): for
+  /// tests and monitoring.
+  std::uint64_t dummy_checks() const noexcept;
 
  private:
-  const ScramCredentialStore& store_;
+  ScramCredentialStore& store_;
+  ScramCredentials dummy_;
+  std::shared_ptr<std::atomic<std::uint64_t>> dummy_checks_;
 };
 
 }  // namespace mimrest

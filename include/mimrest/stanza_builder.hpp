@@ -29,6 +29,12 @@ struct RoomMessageContent {
 std::string build_room_message(std::string_view from, std::string_view room_jid,
                                std::string_view id, const RoomMessageContent& content);
 
+/// Whether XML 1.0 can carry `text` as it is: valid UTF-8 without the
+/// characters XML forbids (control characters other than tab, line feed and
+/// carriage return; U+FFFE, U+FFFF). The builders replace what it cannot
+/// carry, so callers that must not alter text check it first.
+bool is_xml_representable(std::string_view text) noexcept;
+
 /// Whether `type` is one of the three chat marker element names.
 bool is_chat_marker_type(std::string_view type) noexcept;
 

@@ -30,7 +30,9 @@ struct VerificationCacheOptions {
 /// Remembers recent SUCCESSFUL verifications only, keyed by an HMAC of the
 /// user and password under a per-instance random key (never the plain
 /// password). Entries expire after `time_to_live`; the oldest are evicted
-/// beyond `max_entries`.
+/// beyond `max_entries`. A hit completes inline; a miss asks `inner` and
+/// completes when it does, on its thread. The cache's state lives as long as
+/// a verification in flight needs it, even past this object.
 class CachingPasswordVerifier final : public PasswordVerifier {
  public:
   CachingPasswordVerifier(PasswordVerifier& inner, VerificationCacheOptions options = {});
@@ -38,7 +40,8 @@ class CachingPasswordVerifier final : public PasswordVerifier {
   CachingPasswordVerifier(const CachingPasswordVerifier&) = delete;
   CachingPasswordVerifier& operator=(const CachingPasswordVerifier&) = delete;
 
-  bool verify(const Jid& user, std::string_view password) override;
+  void async_verify(const Jid& user, std::string_view password,
+                    Completion<VerifyResult> done) override;
   /// Drops every cached entry of `user` (call on a password change).
   void invalidate(const Jid& user);
   std::size_t size() const;
@@ -46,7 +49,7 @@ class CachingPasswordVerifier final : public PasswordVerifier {
  private:
   struct State;
   PasswordVerifier& inner_;
-  std::unique_ptr<State> state_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace mimrest

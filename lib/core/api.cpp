@@ -5,60 +5,39 @@
 //   %-escape -> 400 "Invalid path"
 //   method not allowed -> 405 + Allow
 //   OPTIONS -> 200 + Allow, no authentication
-//   authentication -> 401 + WWW-Authenticate, empty body
+//   authentication -> 401 + WWW-Authenticate, empty body (429 when throttled)
 //   Accept excludes what the route produces -> 406
 //   POST/PUT with a non-empty body that is not application/json -> 415
 //   body larger than max_body_bytes -> 413 "Request body too large"
-//   then the handler.
-//
-// Query strings are checked by the handlers that take them (the message
-// lists, as in MongooseIM); other routes ignore them.
+//   then the handler, which may answer later.
 #include "mimrest/api.hpp"
 
-#include <chrono>
-#include <exception>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "core/api/handler_context.hpp"
+#include "core/api/authentication.hpp"
+#include "core/api/call.hpp"
 #include "core/api/openapi.hpp"
 #include "core/api/query.hpp"
-#include "core/api/routes.hpp"
-#include "mimrest/basic_auth.hpp"
+#include "core/api/state.hpp"
+#include "core/detail/json_writer.hpp"
+#include "core/detail/text.hpp"
 
 namespace mimrest {
 
 namespace {
 
-using detail::Route;
-
-constexpr std::string_view kDocsSegment = "api-docs";
-constexpr std::string_view kOpenApiSegment = "openapi.json";
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-// Splits on `separator`, keeping empty parts.
-std::vector<std::string_view> split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  while (true) {
-    auto at = text.find(separator);
-    parts.push_back(text.substr(0, at));
-    if (at == std::string_view::npos) {
-      return parts;
-    }
-    text.remove_prefix(at + 1);
-  }
-}
+using detail::Call;
+using detail::CallPtr;
+using detail::CompiledRoute;
+using detail::Operation;
+using detail::split;
+using detail::trim;
 
 // "/api/" -> "/api", "/" -> "": the base path as a prefix to match.
 std::string normalize_base(std::string base) {
@@ -157,12 +136,6 @@ bool is_json_content_type(std::optional<std::string_view> header) {
   return iequals(media, "application/json");
 }
 
-std::int64_t system_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 ApiConfig prepared(ApiConfig config) {
   if (!config.now_us) {
     config.now_us = system_now_us;
@@ -170,98 +143,57 @@ ApiConfig prepared(ApiConfig config) {
   return config;
 }
 
-Response status_only(int status) {
-  Response response;
-  response.status = status;
-  return response;
+std::string allowed_methods(const detail::Route& route) {
+  std::string methods;
+  for (const auto& operation : route.operations) {
+    methods += operation.method;
+    methods += ", ";
+  }
+  methods += "OPTIONS";
+  return methods;
 }
 
-}  // namespace
-
-struct Api::Impl {
-  Impl(ApiConfig api_config, Backend api_backend)
-      : config(prepared(std::move(api_config))),
-        backend(api_backend),
-        authenticator(backend.passwords),
-        base(normalize_base(config.base_path)),
-        routes(detail::enabled_routes(config)) {
-    for (const auto& route : routes) {
-      route_patterns.push_back(split(route.path.substr(1), '/'));
-    }
-    if (config.docs) {
-      openapi_json = detail::openapi_document(config, routes);
-      docs_html = detail::docs_page(base + "/api-docs/openapi.json");
-    }
+bool group_enabled(const detail::RouteGroup& group, const ApiConfig& config,
+                   const Backend& backend) {
+  if (group.switchable && config.handlers && config.handlers->count(std::string(group.name)) == 0) {
+    return false;
   }
+  return group.available(config, backend);
+}
 
-  Response handle(const Request& request) const;
-  Response handle_docs(const Request& request, bool openapi) const;
-  void add_cors(const Request& request, std::string_view methods, Response& response) const;
-
-  ApiConfig config;
-  Backend backend;
-  BasicAuthenticator authenticator;
-  std::string base;
-  std::vector<Route> routes;
-  /// The segments of each route's path, split once (views into `routes`).
-  std::vector<std::vector<std::string_view>> route_patterns;
-  std::string openapi_json;
-  std::string docs_html;
-};
-
-void Api::Impl::add_cors(const Request& request, std::string_view methods,
-                         Response& response) const {
-  auto origin = request.headers.get("Origin");
-  if (!origin) {
+// 5. to 7.: content negotiation, body type and size, then the handler.
+void run_handler(const CallPtr& call) {
+  const Request& request = call->request();
+  const Operation& operation = *call->operation();
+  if (!accepts(request.headers.get("Accept"), call->route()->route->produces)) {
+    call->respond_empty(406);
     return;
   }
-  bool allowed = false;
-  for (const auto& candidate : config.cors_allowed_origins) {
-    if (candidate == "*" || iequals(candidate, *origin)) {
-      allowed = true;
-      break;
-    }
-  }
-  if (!allowed) {
+  if ((request.method == "POST" || request.method == "PUT") && !request.body.empty() &&
+      !is_json_content_type(request.headers.get("Content-Type"))) {
+    call->respond_empty(415);
     return;
   }
-  response.headers.set("Access-Control-Allow-Origin", std::string(*origin));
-  response.headers.set("Access-Control-Allow-Credentials", "true");
-  response.headers.set("Access-Control-Allow-Methods", std::string(methods));
-  response.headers.set("Access-Control-Allow-Headers", "authorization, content-type");
-  // The answer depends on the Origin: caches must keep them apart.
-  response.headers.set("Vary", "Origin");
-}
-
-Response Api::Impl::handle_docs(const Request& request, bool openapi) const {
-  constexpr std::string_view kMethods = "GET, OPTIONS";
-  Response response;
-  if (request.method == "OPTIONS") {
-    response.headers.set("Allow", std::string(kMethods));
-  } else if (request.method != "GET") {
-    response.status = 405;
-    response.headers.set("Allow", std::string(kMethods));
-  } else if (!accepts(request.headers.get("Accept"), openapi ? "application/json" : "text/html")) {
-    response.status = 406;
-  } else if (openapi) {
-    response = detail::json_response(200, openapi_json);
-  } else {
-    response.headers.set("Content-Type", "text/html; charset=utf-8");
-    response.body = docs_html;
+  if (request.body.size() > call->config().max_body_bytes) {
+    call->fail(detail::common_errors::too_large);
+    return;
   }
-  add_cors(request, kMethods, response);
-  return response;
+  operation.handler(call);
 }
 
-Response Api::Impl::handle(const Request& request) const {
-  // 1. Routing.
+// 1. to 4.: routing, method, OPTIONS and authentication.
+void dispatch(const CallPtr& call) {
+  const Api::State& state = call->state();
+  const Request& request = call->request();
   std::string_view path = request.path;
-  if (path.substr(0, base.size()) != base) {
-    return status_only(404);
+  if (path.substr(0, state.base.size()) != state.base) {
+    call->respond_empty(404);
+    return;
   }
-  path.remove_prefix(base.size());
+  path.remove_prefix(state.base.size());
   if (path.empty() || path.front() != '/') {
-    return status_only(404);
+    call->respond_empty(404);
+    return;
   }
   auto raw_segments = split(path.substr(1), '/');
   if (raw_segments.size() > 1 && raw_segments.back().empty()) {
@@ -271,39 +203,31 @@ Response Api::Impl::handle(const Request& request) const {
   segments.reserve(raw_segments.size());
   for (auto raw : raw_segments) {
     if (raw.empty()) {
-      return status_only(404);
+      call->respond_empty(404);
+      return;
     }
     auto decoded = detail::percent_decode(raw);
     if (!decoded) {
-      return detail::error_response(400, "Invalid path");
+      call->fail(detail::common_errors::invalid_path);
+      return;
     }
     segments.push_back(std::move(*decoded));
   }
 
-  if (config.docs && !segments.empty() && segments[0] == kDocsSegment) {
-    if (segments.size() == 1) {
-      return handle_docs(request, false);
-    }
-    if (segments.size() == 2 && segments[1] == kOpenApiSegment) {
-      return handle_docs(request, true);
-    }
-  }
-
-  const Route* route = nullptr;
-  std::vector<std::string> params;
-  for (std::size_t index = 0; index < routes.size(); ++index) {
-    const Route& candidate = routes[index];
-    const auto& pattern = route_patterns[index];
-    if (pattern.size() != segments.size()) {
+  const CompiledRoute* route = nullptr;
+  std::vector<std::pair<std::string_view, std::string>> params;
+  for (const auto& candidate : state.routes) {
+    if (candidate.segments.size() != segments.size()) {
       continue;
     }
     bool matches = true;
-    std::vector<std::string> candidate_params;
-    for (std::size_t i = 0; i < pattern.size() && matches; ++i) {
-      if (!pattern[i].empty() && pattern[i].front() == '{') {
-        candidate_params.push_back(segments[i]);
+    std::vector<std::pair<std::string_view, std::string>> candidate_params;
+    for (std::size_t i = 0; i < segments.size() && matches; ++i) {
+      std::string_view pattern = candidate.segments[i];
+      if (pattern.size() > 2 && pattern.front() == '{' && pattern.back() == '}') {
+        candidate_params.emplace_back(pattern.substr(1, pattern.size() - 2), segments[i]);
       } else {
-        matches = pattern[i] == segments[i];
+        matches = pattern == segments[i];
       }
     }
     if (matches) {
@@ -313,73 +237,161 @@ Response Api::Impl::handle(const Request& request) const {
     }
   }
   if (route == nullptr) {
-    return status_only(404);
+    call->respond_empty(404);
+    return;
   }
 
-  std::string methods = detail::allowed_methods(*route);
-  auto finish = [&](Response response) {
-    add_cors(request, methods, response);
-    return response;
-  };
-
   // 2. Method, 3. OPTIONS.
-  const detail::Operation* operation = nullptr;
-  for (const auto& candidate : route->operations) {
+  const Operation* operation = nullptr;
+  for (const auto& candidate : route->route->operations) {
     if (candidate.method == request.method) {
       operation = &candidate;
     }
   }
+  call->set_route(route, operation, std::move(params));
   if (request.method == "OPTIONS" || operation == nullptr) {
-    Response response = status_only(request.method == "OPTIONS" ? 200 : 405);
-    response.headers.set("Allow", methods);
-    return finish(std::move(response));
+    Response response;
+    response.status = request.method == "OPTIONS" ? 200 : 405;
+    response.headers.set("Allow", route->allowed);
+    call->respond(std::move(response));
+    return;
   }
 
-  // 4. Authentication: every failure looks the same.
-  auto user = authenticator.authenticate(request.headers.get("Authorization"));
-  if (!user) {
-    Response response = status_only(401);
-    response.headers.set("WWW-Authenticate", "Basic realm=\"" + config.realm + "\"");
-    return finish(std::move(response));
+  // 4. Authentication, then the rest.
+  if (operation->access != detail::Access::user) {
+    run_handler(call);
+    return;
   }
-
-  // 5. Content negotiation.
-  if (!accepts(request.headers.get("Accept"), route->produces)) {
-    return finish(status_only(406));
-  }
-  // 6. Request body type.
-  if ((request.method == "POST" || request.method == "PUT") && !request.body.empty() &&
-      !is_json_content_type(request.headers.get("Content-Type"))) {
-    return finish(status_only(415));
-  }
-  // Size limit: before anything parses the body.
-  if (request.body.size() > config.max_body_bytes) {
-    return finish(detail::error_response(413, "Request body too large"));
-  }
-
-  // 7. The handler.
-  detail::HandlerContext context{request, *user, config, backend, std::move(params)};
-  return finish(operation->handler(context));
+  detail::authenticate(call, [call] { run_handler(call); });
 }
 
-Api::Api(ApiConfig config, Backend backend)
-    : impl_(std::make_unique<Impl>(std::move(config), backend)) {}
+}  // namespace
 
-Api::~Api() = default;
+Api::State::State(ApiConfig api_config, Backend api_backend)
+    : config(prepared(std::move(api_config))),
+      backend(api_backend),
+      base(normalize_base(config.base_path)),
+      throttle(config.auth),
+      streams(std::make_shared<detail::StreamCounter>()) {
+  for (const detail::RouteGroup* group : detail::all_groups()) {
+    if (!group_enabled(*group, config, backend)) {
+      continue;
+    }
+    groups.push_back(group);
+    for (const auto& route : group->routes) {
+      routes.push_back(
+          CompiledRoute{group, &route, split(route.path.substr(1), '/'), allowed_methods(route)});
+    }
+  }
+  if (config.docs) {
+    openapi_json = detail::openapi_document(config, groups);
+    docs_html = detail::docs_page(base + "/api-docs/openapi.json");
+  }
+}
+
+Api::Api(ApiConfig config, Backend backend) {
+  if (auto checked = check(config); !checked) {
+    throw std::invalid_argument("mimrest::Api: " + checked.error());
+  }
+  if (backend.passwords == nullptr) {
+    throw std::invalid_argument("mimrest::Api: the backend has no password verifier");
+  }
+  state_ = std::make_shared<State>(std::move(config), backend);
+}
+
+Api::~Api() {
+  state_->liveness.close();
+}
+
+void Api::handle(Request request, Responder respond) const {
+  auto call = std::make_shared<Call>(state_, std::move(request), std::move(respond));
+  try {
+    dispatch(call);
+  } catch (...) {
+    // Never expected: handlers report failures as values.
+    call->fail(Failure::internal);
+  }
+}
 
 Response Api::handle(const Request& request) const {
-  try {
-    return impl_->handle(request);
-  } catch (const std::exception&) {
-    // Never expected: handlers report failures as values.
-    return detail::error_response(500, "Internal server error");
-  } catch (...) {
-    return detail::error_response(500, "Internal server error");
-  }
+  struct Slot {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::optional<Response> response;
+  };
+  auto slot = std::make_shared<Slot>();
+  handle(Request(request), [slot](Response response) {
+    std::lock_guard<std::mutex> lock(slot->mutex);
+    slot->response = std::move(response);
+    slot->ready.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(slot->mutex);
+  slot->ready.wait(lock, [&] { return slot->response.has_value(); });
+  return std::move(*slot->response);
+}
+
+Response Api::error_response(int status, std::string_view message) const {
+  Response response;
+  response.status = status;
+  response.headers.set("Content-Type", "application/json");
+  response.headers.set("Server", state_->config.server_name);
+  response.body = detail::json_string(message);
+  return response;
 }
 
 const ApiConfig& Api::config() const noexcept {
-  return impl_->config;
+  return state_->config;
+}
+
+std::vector<std::string_view> Api::active_groups() const {
+  std::vector<std::string_view> names;
+  for (const auto* group : state_->groups) {
+    names.push_back(group->name);
+  }
+  return names;
+}
+
+std::vector<std::string_view> Api::group_names() {
+  std::vector<std::string_view> names;
+  for (const auto* group : detail::all_groups()) {
+    if (group->switchable) {
+      names.push_back(group->name);
+    }
+  }
+  return names;
+}
+
+Expected<void, std::string> Api::check(const ApiConfig& config) {
+  if (config.handlers) {
+    const auto known = group_names();
+    for (const auto& name : *config.handlers) {
+      bool found = false;
+      for (auto candidate : known) {
+        found = found || candidate == name;
+      }
+      if (!found) {
+        std::string list;
+        for (auto candidate : known) {
+          list += list.empty() ? "" : ", ";
+          list += candidate;
+        }
+        return unexpected("unknown handler '" + name + "' (known: " + list + ")");
+      }
+    }
+  }
+  if (config.sse.max_unread_bytes == 0) {
+    return unexpected(std::string("sse.max_unread_bytes must be positive"));
+  }
+  if (config.sse.keepalive_interval.count() <= 0) {
+    return unexpected(std::string("sse.keepalive_interval must be positive"));
+  }
+  if (config.tokens.access_ttl.count() <= 0 || config.tokens.refresh_ttl.count() <= 0) {
+    return unexpected(std::string("token lifetimes must be positive"));
+  }
+  if (config.auth.window.count() <= 0) {
+    return unexpected(std::string("auth.window must be positive"));
+  }
+  return {};
 }
 
 }  // namespace mimrest

@@ -1,26 +1,15 @@
 #include "mimrest/basic_auth.hpp"
 
+#include "core/detail/text.hpp"
 #include "mimrest/crypto.hpp"
 #include "mimrest/http.hpp"
 
 namespace mimrest {
-namespace {
-
-bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
-}
-
-}  // namespace
 
 std::optional<BasicCredentials> parse_basic_authorization(std::string_view header_value) {
   // Surrounding optional whitespace is not part of a field value (RFC 7230
   // section 3.2.4), so it is tolerated whether or not the server trimmed it.
-  while (!header_value.empty() && is_ows(header_value.front())) {
-    header_value.remove_prefix(1);
-  }
-  while (!header_value.empty() && is_ows(header_value.back())) {
-    header_value.remove_suffix(1);
-  }
+  header_value = detail::trim(header_value);
   constexpr std::string_view scheme = "basic";
   if (header_value.size() <= scheme.size() ||
       !iequals(header_value.substr(0, scheme.size()), scheme) ||
@@ -52,21 +41,6 @@ std::optional<BasicCredentials> parse_basic_authorization(std::string_view heade
     return std::nullopt;
   }
   return BasicCredentials{std::move(*user), std::string(password)};
-}
-
-std::optional<Jid> BasicAuthenticator::authenticate(
-    std::optional<std::string_view> header_value) const {
-  if (!header_value) {
-    return std::nullopt;
-  }
-  std::optional<BasicCredentials> credentials = parse_basic_authorization(*header_value);
-  if (!credentials) {
-    return std::nullopt;
-  }
-  if (!verifier_.verify(credentials->user, credentials->password)) {
-    return std::nullopt;
-  }
-  return std::move(credentials->user);
 }
 
 }  // namespace mimrest

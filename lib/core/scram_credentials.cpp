@@ -6,6 +6,7 @@
 
 #include <climits>
 
+#include "core/detail/sync_call.hpp"
 #include "mimrest/crypto.hpp"
 
 namespace mimrest {
@@ -86,12 +87,38 @@ bool check_scram_password(const ScramCredentials& credentials, std::string_view 
   return constant_time_equal(stored_key_of(salted), credentials.stored_key);
 }
 
-bool ScramPasswordVerifier::verify(const Jid& user, std::string_view password) {
-  const std::optional<ScramCredentials> credentials = store_.find(user);
-  if (!credentials) {
-    return false;
-  }
-  return check_scram_password(*credentials, password);
+void SyncScramCredentialStore::async_find(const Jid& user, Completion<CredentialsResult> done) {
+  detail::complete_sync(
+      done, [&] { return find(user); }, Failure::internal);
+}
+
+ScramPasswordVerifier::ScramPasswordVerifier(ScramCredentialStore& store, unsigned dummy_iterations)
+    : store_(store),
+      // A random password nobody knows: checking against it always fails,
+      // after the same PBKDF2 work as a real credential.
+      dummy_(make_scram_credentials(random_bytes(16), dummy_iterations)),
+      dummy_checks_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
+
+void ScramPasswordVerifier::async_verify(const Jid& user, std::string_view password,
+                                         Completion<VerifyResult> done) {
+  store_.async_find(user, [dummy = dummy_, dummy_checks = dummy_checks_,
+                           password = std::string(password), done](CredentialsResult found) {
+    if (!found) {
+      done(unexpected(found.error()));
+      return;
+    }
+    if (!found->has_value()) {
+      dummy_checks->fetch_add(1, std::memory_order_relaxed);
+      check_scram_password(dummy, password);
+      done(false);
+      return;
+    }
+    done(check_scram_password(**found, password));
+  });
+}
+
+std::uint64_t ScramPasswordVerifier::dummy_checks() const noexcept {
+  return dummy_checks_->load(std::memory_order_relaxed);
 }
 
 }  // namespace mimrest

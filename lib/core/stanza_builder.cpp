@@ -142,4 +142,23 @@ bool is_chat_marker_type(std::string_view type) noexcept {
   return type == "received" || type == "displayed" || type == "acknowledged";
 }
 
+bool is_xml_representable(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p != end) {
+    if (*p >= 0x80) {
+      const std::size_t length = detail::xml_char_length(p, end);
+      if (length == 0) {
+        return false;
+      }
+      p += length;
+    } else if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
+      return false;
+    } else {
+      ++p;
+    }
+  }
+  return true;
+}
+
 }  // namespace mimrest

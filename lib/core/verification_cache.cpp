@@ -70,6 +70,31 @@ struct CachingPasswordVerifier::State {
     return std::string(reinterpret_cast<const char*>(out), length);
   }
 
+  /// Stores a success, unless the user's entries were invalidated since the
+  /// verification started.
+  void remember(const std::string& key, const std::string& bare_user,
+                std::optional<std::uint64_t> version, TimePoint now,
+                std::uint64_t invalidations_before) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (invalidations != invalidations_before || options.max_entries == 0 ||
+        options.time_to_live <= std::chrono::seconds::zero()) {
+      return;
+    }
+    const TimePoint expires = expiry(now, options.time_to_live);
+    if (const auto found = index.find(key); found != index.end()) {
+      // Another thread stored it meanwhile: refresh it as the newest entry.
+      found->second->expires = expires;
+      found->second->version = version;
+      order.splice(order.end(), order, found->second);
+      return;
+    }
+    order.push_back(Entry{key, bare_user, expires, version});
+    index.emplace(key, std::prev(order.end()));
+    while (order.size() > options.max_entries) {
+      erase(order.begin());
+    }
+  }
+
   void erase(std::list<Entry>::iterator it) {
     index.erase(it->key);
     order.erase(it);
@@ -78,7 +103,7 @@ struct CachingPasswordVerifier::State {
 
 CachingPasswordVerifier::CachingPasswordVerifier(PasswordVerifier& inner,
                                                  VerificationCacheOptions options)
-    : inner_(inner), state_(std::make_unique<State>()) {
+    : inner_(inner), state_(std::make_shared<State>()) {
   state_->options = std::move(options);
   if (!state_->options.now) {
     state_->options.now = [] { return std::chrono::steady_clock::now(); };
@@ -87,12 +112,14 @@ CachingPasswordVerifier::CachingPasswordVerifier(PasswordVerifier& inner,
 
 CachingPasswordVerifier::~CachingPasswordVerifier() = default;
 
-bool CachingPasswordVerifier::verify(const Jid& user, std::string_view password) {
+void CachingPasswordVerifier::async_verify(const Jid& user, std::string_view password,
+                                           Completion<VerifyResult> done) {
   State& s = *state_;
-  const std::string bare_user = user.bare_string();
-  const std::optional<std::string> key = s.key_of(bare_user, password);
+  std::string bare_user = user.bare_string();
+  std::optional<std::string> key = s.key_of(bare_user, password);
   if (!key) {
-    return inner_.verify(user, password);
+    inner_.async_verify(user, password, std::move(done));
+    return;
   }
   // Host callbacks run outside the lock: they may be slow or take locks of their own.
   std::optional<std::uint64_t> version;
@@ -107,7 +134,8 @@ bool CachingPasswordVerifier::verify(const Jid& user, std::string_view password)
     if (const auto found = s.index.find(*key); found != s.index.end()) {
       const Entry& entry = *found->second;
       if (now < entry.expires && entry.version == version) {
-        return true;
+        done(true);
+        return;
       }
       s.erase(found->second);
     }
@@ -115,29 +143,17 @@ bool CachingPasswordVerifier::verify(const Jid& user, std::string_view password)
   }
 
   // The slow check, deliberately not under the lock.
-  if (!inner_.verify(user, password)) {
-    return false;
-  }
-
-  std::lock_guard<std::mutex> lock(s.mutex);
-  if (s.invalidations != invalidations_before || s.options.max_entries == 0 ||
-      s.options.time_to_live <= std::chrono::seconds::zero()) {
-    return true;
-  }
-  const TimePoint expires = expiry(now, s.options.time_to_live);
-  if (const auto found = s.index.find(*key); found != s.index.end()) {
-    // Another thread stored it meanwhile: refresh it as the newest entry.
-    found->second->expires = expires;
-    found->second->version = version;
-    s.order.splice(s.order.end(), s.order, found->second);
-    return true;
-  }
-  s.order.push_back(Entry{*key, bare_user, expires, version});
-  s.index.emplace(*key, std::prev(s.order.end()));
-  while (s.order.size() > s.options.max_entries) {
-    s.erase(s.order.begin());
-  }
-  return true;
+  // If the inner verifier drops its completion, `done` goes with it and is
+  // abandoned in turn.
+  inner_.async_verify(
+      user, password,
+      [state = state_, done, key = std::move(*key), bare_user = std::move(bare_user), version, now,
+       invalidations_before](VerifyResult result) {
+        if (result && *result) {
+          state->remember(key, bare_user, version, now, invalidations_before);
+        }
+        done(std::move(result));
+      });
 }
 
 void CachingPasswordVerifier::invalidate(const Jid& user) {

@@ -1,6 +1,7 @@
 // Internal: one message archive (a user's or a room's) with MAM-like paging.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -8,27 +9,47 @@
 #include <vector>
 
 #include "mimrest/backend/archive.hpp"
+#include "mimrest/backend/event_log.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest::memory::detail {
+
+/// Numbers archived rows across every archive of one backend, in the order
+/// they are appended (each store takes a number under its own lock, so a
+/// reader that first notes current() and then reads sees every row up to it).
+class Sequencer {
+ public:
+  std::uint64_t next() noexcept { return last_.fetch_add(1) + 1; }
+  std::uint64_t current() const noexcept { return last_.load(); }
+
+ private:
+  std::atomic<std::uint64_t> last_{0};
+};
 
 /// Rows in archiving order. Not synchronized: its owner locks around it.
 class ArchiveLog {
  public:
   /// Archives `stanza_xml` at max(now_us, last timestamp + 1), so timestamps
   /// are unique and strictly increasing; the id is that timestamp in decimal.
-  const ArchivedMessage& append(std::int64_t now_us, std::optional<Jid> with,
-                                std::string stanza_xml);
-  /// The newest `limit` rows exchanged with `with` (bare compare; all when
-  /// nullopt) strictly older than `before_us`, oldest first.
-  std::vector<ArchivedMessage> recent(const std::optional<Jid>& with,
-                                      std::optional<std::int64_t> before_us,
-                                      std::size_t limit) const;
+  /// Returns the row's sequence.
+  std::uint64_t append(std::int64_t now_us, std::uint64_t sequence, std::optional<Jid> with,
+                       std::string stanza_xml);
+  /// Rows exchanged with `with` (bare compare; all when nullopt) strictly
+  /// between the bounds: the newest `limit` without `after_us`, the oldest
+  /// `limit` with it; oldest first.
+  std::vector<ArchivedMessage> range(const std::optional<Jid>& with,
+                                     std::optional<std::int64_t> after_us,
+                                     std::optional<std::int64_t> before_us,
+                                     std::size_t limit) const;
+  /// Appends the rows with after < sequence <= up_to to `out`.
+  void events_between(std::uint64_t after, std::uint64_t up_to,
+                      std::vector<LoggedEvent>& out) const;
   std::size_t size() const noexcept { return rows_.size(); }
 
  private:
   struct Row {
     ArchivedMessage message;
+    std::uint64_t sequence;
     std::optional<Jid> with;  // bare
   };
   std::vector<Row> rows_;

@@ -5,39 +5,56 @@
 
 namespace mimrest::memory::detail {
 
-ChatArchive::ChatArchive(Clock now_us, std::size_t max_result_limit)
-    : now_us_(std::move(now_us)), max_result_limit_(max_result_limit) {}
+ChatArchive::ChatArchive(Clock now_us, std::size_t max_result_limit, Sequencer& sequencer)
+    : now_us_(std::move(now_us)), max_result_limit_(max_result_limit), sequencer_(sequencer) {}
 
-std::vector<ArchivedMessage> ChatArchive::recent_messages(const ArchiveQuery& query) const {
+ArchiveResult ChatArchive::messages(const ArchiveQuery& query) {
   std::lock_guard lock(mutex_);
   auto it = logs_.find(query.owner.bare());
   if (it == logs_.end()) {
-    return {};
+    return std::vector<ArchivedMessage>{};
   }
-  return it->second.recent(query.with, query.before_us, std::min(query.limit, max_result_limit_));
+  return it->second.range(query.with, query.after_us, query.before_us,
+                          std::min(query.limit, max_result_limit_));
 }
 
-void ChatArchive::append(const Jid& owner, const Jid& with, std::string stanza_xml) {
-  // The clock is read under the lock, so that rows of one archive are in the
-  // order of their timestamps.
+std::uint64_t ChatArchive::append(const Jid& owner, const Jid& with, std::string stanza_xml) {
+  // The clock and the sequence are read under the lock, so that rows of one
+  // archive are in the order of both.
   std::lock_guard lock(mutex_);
   auto it = logs_.try_emplace(owner.bare()).first;
-  it->second.append(now_us_(), with, std::move(stanza_xml));
+  return it->second.append(now_us_(), sequencer_.next(), with, std::move(stanza_xml));
+}
+
+void ChatArchive::events_between(const Jid& user, std::uint64_t after, std::uint64_t up_to,
+                                 std::vector<LoggedEvent>& out) const {
+  std::lock_guard lock(mutex_);
+  auto it = logs_.find(user.bare());
+  if (it != logs_.end()) {
+    it->second.events_between(after, up_to, out);
+  }
+}
+
+void ChatArchive::remove_owner(const Jid& owner) {
+  std::lock_guard lock(mutex_);
+  logs_.erase(owner.bare());
 }
 
 ChatRouter::ChatRouter(const UserDirectory& users, ChatArchive& archive,
                        const SessionRegistry& sessions)
     : users_(users), archive_(archive), sessions_(sessions) {}
 
-void ChatRouter::route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml) {
+RouteResult ChatRouter::route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml) {
   const Jid sender = from.bare();
   const Jid recipient = to.bare();
   const bool local_recipient = users_.exists(recipient);
-  archive_.append(sender, recipient, stanza_xml);
+  std::uint64_t sequence = archive_.append(sender, recipient, stanza_xml);
   if (local_recipient && recipient != sender) {
-    archive_.append(recipient, sender, stanza_xml);
+    sequence = archive_.append(recipient, sender, stanza_xml);
   }
-  sessions_.sessions_of(recipient).deliver(stanza_xml);
+  // The recipient's sessions get the recipient's archive row.
+  sessions_.sessions_of(recipient).deliver(RoutedStanza::make(std::move(stanza_xml), sequence));
+  return {};
 }
 
 }  // namespace mimrest::memory::detail

@@ -23,27 +23,34 @@ using Clock = std::function<std::int64_t()>;
 
 /// Every user's one-to-one archive. Thread-safe: one mutex guards all of
 /// them; reads copy the rows they return.
-class ChatArchive final : public MessageArchive {
+class ChatArchive final : public SyncMessageArchive {
  public:
-  ChatArchive(Clock now_us, std::size_t max_result_limit);
+  ChatArchive(Clock now_us, std::size_t max_result_limit, Sequencer& sequencer);
 
-  std::vector<ArchivedMessage> recent_messages(const ArchiveQuery& query) const override;
-  /// Archives a stanza in `owner`'s archive as exchanged with `with`.
-  void append(const Jid& owner, const Jid& with, std::string stanza_xml);
+  ArchiveResult messages(const ArchiveQuery& query) override;
+  /// Archives a stanza in `owner`'s archive as exchanged with `with`;
+  /// returns the row's sequence.
+  std::uint64_t append(const Jid& owner, const Jid& with, std::string stanza_xml);
+  /// `user`'s rows with after < sequence <= up_to, appended to `out`.
+  void events_between(const Jid& user, std::uint64_t after, std::uint64_t up_to,
+                      std::vector<LoggedEvent>& out) const;
+  /// Forgets a user's archive.
+  void remove_owner(const Jid& owner);
 
  private:
   Clock now_us_;
   std::size_t max_result_limit_;
+  Sequencer& sequencer_;
   mutable std::mutex mutex_;
   std::unordered_map<Jid, ArchiveLog> logs_;  // by bare owner
 };
 
 /// Archives chat messages on both sides and delivers them to the recipient's
 /// sessions. Holds no lock of its own; delivery runs with no lock held.
-class ChatRouter final : public MessageRouter {
+class ChatRouter final : public SyncMessageRouter {
  public:
   ChatRouter(const UserDirectory& users, ChatArchive& archive, const SessionRegistry& sessions);
-  void route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml) override;
+  RouteResult route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml) override;
 
  private:
   const UserDirectory& users_;

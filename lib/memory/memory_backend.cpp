@@ -1,19 +1,21 @@
 // The facade: builds the components and hands out their interfaces.
 //
 // Locking: each component has its own mutex (accounts, sessions, one-to-one
-// archives, rosters, rooms). The only nesting is rosters/rooms -> accounts
-// and rooms -> sessions (taking a delivery snapshot); sinks always run with
-// no lock held.
+// archives, rosters, rooms, tokens). The only nesting is rosters/rooms ->
+// accounts and rooms -> sessions (taking a delivery snapshot); sinks always
+// run with no lock held.
 #include "mimrest/memory/memory_backend.hpp"
 
-#include <chrono>
+#include <algorithm>
 #include <utility>
 
 #include "memory/chat_archive.hpp"
 #include "memory/muc_light_store.hpp"
 #include "memory/roster_store.hpp"
 #include "memory/session_registry.hpp"
+#include "memory/token_table.hpp"
 #include "memory/user_directory.hpp"
+#include "mimrest/api_config.hpp"
 #include "mimrest/scram_credentials.hpp"
 #include "mimrest/verification_cache.hpp"
 
@@ -23,11 +25,7 @@ namespace {
 
 MemoryBackendConfig with_defaults(MemoryBackendConfig config) {
   if (!config.now_us) {
-    config.now_us = [] {
-      return std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    config.now_us = system_now_us;
   }
   return config;
 }
@@ -41,17 +39,48 @@ detail::MucLightOptions muc_light_options(const MemoryBackendConfig& config) {
   return options;
 }
 
+/// Replays a user's missed messages from the one-to-one and room archives.
+class MemoryEventLog final : public SyncEventLog {
+ public:
+  MemoryEventLog(const detail::Sequencer& sequencer, const detail::ChatArchive& archive,
+                 const detail::MucLightStore& rooms)
+      : sequencer_(sequencer), archive_(archive), rooms_(rooms) {}
+
+  EventsResult events_after(const Jid& user, std::uint64_t after, std::size_t limit) override {
+    // Every row numbered up to here is in its log by the time its store's
+    // lock is taken, so the two reads below see one consistent snapshot.
+    const std::uint64_t up_to = sequencer_.current();
+    std::vector<LoggedEvent> events;
+    archive_.events_between(user, after, up_to, events);
+    rooms_.events_between(user, after, up_to, events);
+    std::sort(events.begin(), events.end(),
+              [](const LoggedEvent& a, const LoggedEvent& b) { return a.sequence < b.sequence; });
+    if (events.size() > limit) {
+      events.resize(limit);
+    }
+    return events;
+  }
+
+  SequenceResult last_sequence() override { return sequencer_.current(); }
+
+ private:
+  const detail::Sequencer& sequencer_;
+  const detail::ChatArchive& archive_;
+  const detail::MucLightStore& rooms_;
+};
+
 }  // namespace
 
 struct MemoryBackend::Impl {
   explicit Impl(MemoryBackendConfig backend_config)
       : config(with_defaults(std::move(backend_config))),
         users(config.domains, config.password_iterations),
-        archive(config.now_us, config.max_result_limit),
+        archive(config.now_us, config.max_result_limit, sequencer),
         router(users, archive, sessions),
         roster(users),
-        muc_light(muc_light_options(config), users, config.now_us, sessions),
-        scram_verifier(users),
+        muc_light(muc_light_options(config), users, config.now_us, sessions, sequencer),
+        events(sequencer, archive, muc_light),
+        scram_verifier(users, config.password_iterations == 0 ? 1 : config.password_iterations),
         verifier(scram_verifier, cache_options(users)) {}
 
   static VerificationCacheOptions cache_options(const detail::UserDirectory& users) {
@@ -64,12 +93,15 @@ struct MemoryBackend::Impl {
   }
 
   const MemoryBackendConfig config;
+  detail::Sequencer sequencer;
   detail::UserDirectory users;
   detail::SessionRegistry sessions;
   detail::ChatArchive archive;
   detail::ChatRouter router;
   detail::RosterStore roster;
   detail::MucLightStore muc_light;
+  detail::TokenTable tokens;
+  MemoryEventLog events;
   ScramPasswordVerifier scram_verifier;
   CachingPasswordVerifier verifier;
 };
@@ -79,25 +111,52 @@ MemoryBackend::MemoryBackend(MemoryBackendConfig config)
 
 MemoryBackend::~MemoryBackend() = default;
 
-Expected<void, UserError> MemoryBackend::add_user(const Jid& user, std::string_view password) {
+Expected<void, AccountError> MemoryBackend::add_user(const Jid& user, std::string_view password) {
   return impl_->users.add_user(user, password);
 }
 
-Expected<void, UserError> MemoryBackend::set_password(const Jid& user, std::string_view password) {
+Expected<void, AccountError> MemoryBackend::set_password(const Jid& user,
+                                                         std::string_view password) {
   auto result = impl_->users.set_password(user, password);
   if (result) {
     impl_->verifier.invalidate(user);
+    impl_->tokens.revoke_user(user);
   }
   return result;
 }
 
-bool MemoryBackend::user_exists(const Jid& user) const {
+Expected<void, AccountError> MemoryBackend::remove_user(const Jid& user) {
+  auto removed = impl_->users.remove_user(user);
+  if (!removed) {
+    return removed;
+  }
+  impl_->verifier.invalidate(user);
+  impl_->tokens.revoke_user(user);
+  impl_->roster.remove_owner(user);
+  impl_->archive.remove_owner(user);
+  impl_->muc_light.leave_all(user);
+  return {};
+}
+
+Expected<std::vector<Jid>, AccountError> MemoryBackend::list_users() {
+  return impl_->users.list();
+}
+
+Expected<bool, AccountError> MemoryBackend::user_exists(const Jid& user) {
   return impl_->users.exists(user);
 }
 
 Backend MemoryBackend::backend() {
-  return Backend{impl_->verifier, impl_->router,    impl_->archive,
-                 impl_->roster,   impl_->muc_light, impl_->sessions};
+  Backend backend;
+  backend.passwords = &impl_->verifier;
+  backend.router = &impl_->router;
+  backend.archive = &impl_->archive;
+  backend.roster = &impl_->roster;
+  backend.muc_light = &impl_->muc_light;
+  backend.sessions = &impl_->sessions;
+  backend.tokens = &impl_->tokens;
+  backend.events = &impl_->events;
+  return backend;
 }
 
 std::size_t MemoryBackend::session_count(const Jid& user) const {

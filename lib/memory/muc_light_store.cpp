@@ -79,17 +79,12 @@ void build_affiliation_message(pugi::xml_document& document, const Jid& room,
   }
 }
 
-/// Delivers `document` to each recipient's sessions with `to` set to them.
-/// Runs with no lock held.
-void deliver_to(pugi::xml_document& document,
+/// Delivers one stanza to every recipient's sessions. Runs with no lock held.
+void deliver_to(const std::string& xml, std::uint64_t sequence,
                 const std::vector<std::pair<Jid, DeliveryList>>& recipients) {
-  auto message = document.document_element();
+  auto stanza = RoutedStanza::make(xml, sequence);
   for (const auto& [user, sessions] : recipients) {
-    if (sessions.empty()) {
-      continue;
-    }
-    set_attribute(message, "to", user.bare_string());
-    sessions.deliver(serialize(document));
+    sessions.deliver(stanza);
   }
 }
 
@@ -115,11 +110,12 @@ Expected<RoomPtr, RoomError> occupied_by(Expected<RoomPtr, RoomError> found, con
 }  // namespace
 
 MucLightStore::MucLightStore(MucLightOptions options, const UserDirectory& users, Clock now_us,
-                             const SessionRegistry& sessions)
+                             const SessionRegistry& sessions, Sequencer& sequencer)
     : options_(std::move(options)),
       users_(users),
       now_us_(std::move(now_us)),
-      sessions_(sessions) {}
+      sessions_(sessions),
+      sequencer_(sequencer) {}
 
 std::optional<std::string> MucLightStore::service_domain(std::string_view user_domain) const {
   if (!options_.enabled) {
@@ -129,13 +125,7 @@ std::optional<std::string> MucLightStore::service_domain(std::string_view user_d
   if (!users_.is_local_domain(domain)) {
     return std::nullopt;
   }
-  std::string service = options_.host_pattern;
-  static constexpr std::string_view placeholder = "@HOST@";
-  for (auto at = service.find(placeholder); at != std::string::npos;
-       at = service.find(placeholder, at + domain.size())) {
-    service.replace(at, placeholder.size(), domain);
-  }
-  return prepare_domain(service);
+  return muc_light_service(options_.host_pattern, domain);
 }
 
 Expected<MucLightStore::Room*, RoomError> MucLightStore::find_room(const Jid& room) {
@@ -158,8 +148,8 @@ void MucLightStore::add_recipient(Recipients& recipients, const Jid& user) const
   recipients.emplace_back(user, sessions_.sessions_of(user));
 }
 
-Expected<Jid, RoomError> MucLightStore::create_room(const Jid& owner, std::optional<Jid> room,
-                                                    const RoomConfig& config) {
+CreateRoomResult MucLightStore::create_room(const Jid& owner, const std::optional<Jid>& room,
+                                            const RoomConfig& config) {
   const Jid creator = owner.bare();
   const auto service = service_domain(creator.domain());
   if (!service) {
@@ -207,11 +197,11 @@ Expected<Jid, RoomError> MucLightStore::create_room(const Jid& owner, std::optio
   // is not archived.
   pugi::xml_document notice;
   build_affiliation_message(notice, *created, {{creator, Affiliation::owner}});
-  deliver_to(notice, recipients);
+  deliver_to(serialize(notice), 0, recipients);
   return *created;
 }
 
-std::vector<RoomSummary> MucLightStore::user_rooms(const Jid& user) const {
+UserRoomsResult MucLightStore::user_rooms(const Jid& user) {
   const Jid member = user.bare();
   std::vector<std::pair<std::uint64_t, RoomSummary>> found;
   {
@@ -232,7 +222,7 @@ std::vector<RoomSummary> MucLightStore::user_rooms(const Jid& user) const {
   return summaries;
 }
 
-Expected<RoomInfo, RoomError> MucLightStore::room_info(const Jid& user, const Jid& room) const {
+RoomInfoResult MucLightStore::room_info(const Jid& user, const Jid& room) {
   std::lock_guard lock(mutex_);
   auto found = occupied_by(find_room(room), user.bare());
   if (!found) {
@@ -254,8 +244,7 @@ Expected<RoomInfo, RoomError> MucLightStore::room_info(const Jid& user, const Ji
   return info;
 }
 
-Expected<void, RoomError> MucLightStore::set_config(const Jid& user, const Jid& room,
-                                                    const RoomConfig& config) {
+RoomResult MucLightStore::set_config(const Jid& user, const Jid& room, const RoomConfig& config) {
   std::lock_guard lock(mutex_);
   auto found = find_room(room);
   if (!found) {
@@ -274,13 +263,14 @@ Expected<void, RoomError> MucLightStore::set_config(const Jid& user, const Jid& 
   return {};
 }
 
-Expected<void, RoomError> MucLightStore::set_affiliation(const Jid& actor, const Jid& room,
-                                                         const Jid& target,
-                                                         Affiliation affiliation) {
+RoomResult MucLightStore::set_affiliation(const Jid& actor, const Jid& room, const Jid& target,
+                                          Affiliation affiliation) {
   const Jid actor_jid = actor.bare();
   const Jid target_jid = target.bare();
   const Jid room_jid = room.bare();
   pugi::xml_document broadcast;
+  std::string broadcast_xml;
+  std::uint64_t sequence = 0;
   Recipients recipients;
   {
     std::lock_guard lock(mutex_);
@@ -330,6 +320,7 @@ Expected<void, RoomError> MucLightStore::set_affiliation(const Jid& actor, const
     }
 
     build_affiliation_message(broadcast, room_jid, changes);
+    broadcast_xml = serialize(broadcast);
     for (const auto& occupant : occupants) {
       add_recipient(recipients, occupant.user);
     }
@@ -339,15 +330,14 @@ Expected<void, RoomError> MucLightStore::set_affiliation(const Jid& actor, const
     if (occupants.empty()) {
       rooms_.erase(room_jid);  // the last occupant left: the room and its archive go
     } else {
-      state.archive.append(now_us_(), std::nullopt, serialize(broadcast));
+      sequence = state.archive.append(now_us_(), sequencer_.next(), std::nullopt, broadcast_xml);
     }
   }
-  deliver_to(broadcast, recipients);
+  deliver_to(broadcast_xml, sequence, recipients);
   return {};
 }
 
-Expected<void, RoomError> MucLightStore::send_message(const Jid& sender, const Jid& room,
-                                                      std::string stanza_xml) {
+RoomResult MucLightStore::send_message(const Jid& sender, const Jid& room, std::string stanza_xml) {
   const Jid sender_jid = sender.bare();
   const Jid room_jid = room.bare();
   pugi::xml_document document;
@@ -362,6 +352,7 @@ Expected<void, RoomError> MucLightStore::send_message(const Jid& sender, const J
   std::string archived = serialize(document);
 
   Recipients recipients;
+  std::uint64_t sequence = 0;
   {
     std::lock_guard lock(mutex_);
     auto found = occupied_by(find_room(room_jid), sender_jid);
@@ -369,25 +360,52 @@ Expected<void, RoomError> MucLightStore::send_message(const Jid& sender, const J
       return unexpected(found.error());
     }
     Room& state = **found;
-    state.archive.append(now_us_(), std::nullopt, std::move(archived));
+    sequence = state.archive.append(now_us_(), sequencer_.next(), std::nullopt, archived);
     for (const auto& occupant : state.occupants) {
       add_recipient(recipients, occupant.user);
     }
   }
-  deliver_to(document, recipients);
+  // One stanza for every occupant, addressed to the room: converted once.
+  deliver_to(archived, sequence, recipients);
   return {};
 }
 
-Expected<std::vector<ArchivedMessage>, RoomError> MucLightStore::recent_messages(
-    const Jid& user, const Jid& room, std::optional<std::int64_t> before_us,
-    std::size_t limit) const {
+RoomMessagesResult MucLightStore::messages(const RoomArchiveQuery& query) {
   std::lock_guard lock(mutex_);
-  auto found = occupied_by(find_room(room), user.bare());
+  auto found = occupied_by(find_room(query.room), query.user.bare());
   if (!found) {
     return unexpected(found.error());
   }
   const Room& state = **found;
-  return state.archive.recent(std::nullopt, before_us, std::min(limit, options_.max_result_limit));
+  return state.archive.range(std::nullopt, query.after_us, query.before_us,
+                             std::min(query.limit, options_.max_result_limit));
+}
+
+void MucLightStore::events_between(const Jid& user, std::uint64_t after, std::uint64_t up_to,
+                                   std::vector<LoggedEvent>& out) const {
+  const Jid member = user.bare();
+  std::lock_guard lock(mutex_);
+  for (const auto& [jid, room] : rooms_) {
+    if (is_affiliated(room.occupants, member)) {
+      room.archive.events_between(after, up_to, out);
+    }
+  }
+}
+
+void MucLightStore::leave_all(const Jid& user) {
+  const Jid member = user.bare();
+  std::vector<Jid> rooms;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [jid, room] : rooms_) {
+      if (is_affiliated(room.occupants, member)) {
+        rooms.push_back(jid);
+      }
+    }
+  }
+  for (const auto& room : rooms) {
+    set_affiliation(member, room, member, Affiliation::none);
+  }
 }
 
 }  // namespace mimrest::memory::detail

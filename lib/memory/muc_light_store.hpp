@@ -13,7 +13,9 @@
 #include "memory/chat_archive.hpp"
 #include "memory/session_registry.hpp"
 #include "memory/user_directory.hpp"
+#include "mimrest/backend/event_log.hpp"
 #include "mimrest/backend/muc_light.hpp"
+#include "mimrest/backend/reference_backend.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest::memory::detail {
@@ -28,25 +30,28 @@ struct MucLightOptions {
 /// Thread-safe: one mutex guards every room and room archive, so that an
 /// affiliation change, its archiving and a room's destruction are atomic.
 /// Stanzas are serialized and delivered after the mutex is released.
-class MucLightStore final : public MucLight {
+class MucLightStore final : public SyncMucLight {
  public:
   MucLightStore(MucLightOptions options, const UserDirectory& users, Clock now_us,
-                const SessionRegistry& sessions);
+                const SessionRegistry& sessions, Sequencer& sequencer);
 
   std::optional<std::string> service_domain(std::string_view user_domain) const override;
-  Expected<Jid, RoomError> create_room(const Jid& owner, std::optional<Jid> room,
-                                       const RoomConfig& config) override;
-  std::vector<RoomSummary> user_rooms(const Jid& user) const override;
-  Expected<RoomInfo, RoomError> room_info(const Jid& user, const Jid& room) const override;
-  Expected<void, RoomError> set_config(const Jid& user, const Jid& room,
-                                       const RoomConfig& config) override;
-  Expected<void, RoomError> set_affiliation(const Jid& actor, const Jid& room, const Jid& target,
-                                            Affiliation affiliation) override;
-  Expected<void, RoomError> send_message(const Jid& sender, const Jid& room,
-                                         std::string stanza_xml) override;
-  Expected<std::vector<ArchivedMessage>, RoomError> recent_messages(
-      const Jid& user, const Jid& room, std::optional<std::int64_t> before_us,
-      std::size_t limit) const override;
+  CreateRoomResult create_room(const Jid& owner, const std::optional<Jid>& room,
+                               const RoomConfig& config) override;
+  UserRoomsResult user_rooms(const Jid& user) override;
+  RoomInfoResult room_info(const Jid& user, const Jid& room) override;
+  RoomResult set_config(const Jid& user, const Jid& room, const RoomConfig& config) override;
+  RoomResult set_affiliation(const Jid& actor, const Jid& room, const Jid& target,
+                             Affiliation affiliation) override;
+  RoomResult send_message(const Jid& sender, const Jid& room, std::string stanza_xml) override;
+  RoomMessagesResult messages(const RoomArchiveQuery& query) override;
+
+  /// The rows of every room `user` occupies with after < sequence <= up_to,
+  /// appended to `out`.
+  void events_between(const Jid& user, std::uint64_t after, std::uint64_t up_to,
+                      std::vector<LoggedEvent>& out) const;
+  /// `user` leaves every room (the account is deleted).
+  void leave_all(const Jid& user);
 
  private:
   struct Room {
@@ -66,6 +71,7 @@ class MucLightStore final : public MucLight {
   const UserDirectory& users_;
   Clock now_us_;
   const SessionRegistry& sessions_;
+  Sequencer& sequencer_;
   mutable std::mutex mutex_;
   std::uint64_t next_created_ = 0;
   std::unordered_map<Jid, Room> rooms_;  // by bare room JID

@@ -61,16 +61,21 @@ RosterItem& RosterStore::find_or_add_item(const Jid& user, const Jid& contact) {
   return items.back();
 }
 
-std::vector<RosterItem> RosterStore::items(const Jid& user) const {
+RosterItemsResult RosterStore::items(const Jid& user) {
   std::lock_guard lock(mutex_);
   auto it = rosters_.find(user.bare());
   return it == rosters_.end() ? std::vector<RosterItem>{} : it->second;
 }
 
-Expected<void, RosterError> RosterStore::add(const Jid& user, const Jid& contact) {
+void RosterStore::remove_owner(const Jid& user) {
+  std::lock_guard lock(mutex_);
+  rosters_.erase(user.bare());
+}
+
+RosterResult RosterStore::add(const Jid& user, const Jid& contact) {
   const Jid owner = user.bare();
   const Jid other = contact.bare();
-  // Accounts are never deleted, so checking before locking is race-free.
+  // An account deleted meanwhile leaves an item like any remote contact's.
   if (users_.is_local_domain(other.domain()) && !users_.exists(other)) {
     return unexpected(RosterError::contact_not_found);
   }
@@ -79,7 +84,7 @@ Expected<void, RosterError> RosterStore::add(const Jid& user, const Jid& contact
   return {};
 }
 
-Expected<void, RosterError> RosterStore::subscribe(const Jid& user, const Jid& contact) {
+RosterResult RosterStore::subscribe(const Jid& user, const Jid& contact) {
   const Jid owner = user.bare();
   const Jid other = contact.bare();
   const bool local_contact = is_local_user(other);
@@ -100,7 +105,7 @@ Expected<void, RosterError> RosterStore::subscribe(const Jid& user, const Jid& c
   return {};
 }
 
-Expected<void, RosterError> RosterStore::approve(const Jid& user, const Jid& contact) {
+RosterResult RosterStore::approve(const Jid& user, const Jid& contact) {
   const Jid owner = user.bare();
   const Jid other = contact.bare();
   std::lock_guard lock(mutex_);
@@ -120,7 +125,7 @@ Expected<void, RosterError> RosterStore::approve(const Jid& user, const Jid& con
   return {};
 }
 
-Expected<void, RosterError> RosterStore::remove(const Jid& user, const Jid& contact) {
+RosterResult RosterStore::remove(const Jid& user, const Jid& contact) {
   const Jid owner = user.bare();
   const Jid other = contact.bare();
   std::lock_guard lock(mutex_);

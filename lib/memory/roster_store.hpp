@@ -14,15 +14,17 @@ namespace mimrest::memory::detail {
 
 /// Thread-safe: one mutex guards every roster, so that a change touching both
 /// sides (subscribe, approve, remove) is atomic. Items keep insertion order.
-class RosterStore final : public Roster {
+class RosterStore final : public SyncRoster {
  public:
   explicit RosterStore(const UserDirectory& users);
 
-  std::vector<RosterItem> items(const Jid& user) const override;
-  Expected<void, RosterError> add(const Jid& user, const Jid& contact) override;
-  Expected<void, RosterError> subscribe(const Jid& user, const Jid& contact) override;
-  Expected<void, RosterError> approve(const Jid& user, const Jid& contact) override;
-  Expected<void, RosterError> remove(const Jid& user, const Jid& contact) override;
+  RosterItemsResult items(const Jid& user) override;
+  RosterResult add(const Jid& user, const Jid& contact) override;
+  RosterResult subscribe(const Jid& user, const Jid& contact) override;
+  RosterResult approve(const Jid& user, const Jid& contact) override;
+  RosterResult remove(const Jid& user, const Jid& contact) override;
+  /// Forgets a user's roster (the account is deleted).
+  void remove_owner(const Jid& user);
 
  private:
   using Items = std::vector<RosterItem>;

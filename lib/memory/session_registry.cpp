@@ -49,10 +49,10 @@ class SessionRegistry::SessionHandle final : public Session {
   std::shared_ptr<SessionEntry> entry_;
 };
 
-void DeliveryList::deliver(std::string_view stanza_xml) const {
+void DeliveryList::deliver(const RoutedStanzaPtr& stanza) const {
   for (const auto& entry : entries_) {
     if (entry->open.load()) {
-      entry->sink->deliver(stanza_xml);
+      entry->sink->deliver(stanza);
     }
   }
 }
@@ -60,8 +60,8 @@ void DeliveryList::deliver(std::string_view stanza_xml) const {
 SessionRegistry::SessionRegistry() : table_(std::make_shared<Table>()) {}
 SessionRegistry::~SessionRegistry() = default;
 
-std::unique_ptr<Session> SessionRegistry::open_session(const Jid& full_jid,
-                                                       std::shared_ptr<StanzaSink> sink) {
+OpenSessionResult SessionRegistry::open_session(const Jid& full_jid,
+                                                std::shared_ptr<StanzaSink> sink) {
   auto entry = std::make_shared<SessionEntry>();
   entry->sink = std::move(sink);
   Jid bare = full_jid.bare();
@@ -72,7 +72,8 @@ std::unique_ptr<Session> SessionRegistry::open_session(const Jid& full_jid,
       table_->by_user[bare].push_back(entry);
     }
   }
-  return std::make_unique<SessionHandle>(table_, std::move(bare), std::move(entry));
+  return std::unique_ptr<Session>(
+      std::make_unique<SessionHandle>(table_, std::move(bare), std::move(entry)));
 }
 
 DeliveryList SessionRegistry::sessions_of(const Jid& user) const {

@@ -29,7 +29,7 @@ class DeliveryList {
   void add(std::shared_ptr<SessionEntry> entry) { entries_.push_back(std::move(entry)); }
   bool empty() const noexcept { return entries_.empty(); }
   /// Calls deliver() on every session still open. Call with no backend lock.
-  void deliver(std::string_view stanza_xml) const;
+  void deliver(const RoutedStanzaPtr& stanza) const;
 
  private:
   std::vector<std::shared_ptr<SessionEntry>> entries_;
@@ -40,13 +40,12 @@ class DeliveryList {
 /// and a Session may be destroyed while a delivery to it is in progress. A
 /// delivery that had already passed the `open` check when the Session was
 /// destroyed may still complete; none starts later than that.
-class SessionRegistry final : public SessionManager {
+class SessionRegistry final : public SyncSessionManager {
  public:
   SessionRegistry();
   ~SessionRegistry() override;
 
-  std::unique_ptr<Session> open_session(const Jid& full_jid,
-                                        std::shared_ptr<StanzaSink> sink) override;
+  OpenSessionResult open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink) override;
   /// The open sessions of `user` (any resource).
   DeliveryList sessions_of(const Jid& user) const;
   std::size_t session_count(const Jid& user) const;

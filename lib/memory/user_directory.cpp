@@ -1,5 +1,6 @@
 #include "memory/user_directory.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 
@@ -29,39 +30,40 @@ bool UserDirectory::is_local_domain(std::string_view domain) const {
   return domains_.count(std::string(domain)) != 0;
 }
 
-Expected<void, UserError> UserDirectory::add_user(const Jid& user, std::string_view password) {
+Expected<void, AccountError> UserDirectory::add_user(const Jid& user, std::string_view password) {
   if (!user.is_bare() || user.local().empty()) {
-    return unexpected(UserError::invalid_jid);
+    return unexpected(AccountError::invalid_jid);
   }
   if (!is_local_domain(user.domain())) {
-    return unexpected(UserError::unknown_domain);
+    return unexpected(AccountError::unknown_domain);
   }
   if (exists(user)) {
-    return unexpected(UserError::already_exists);  // cheap answer before hashing
+    return unexpected(AccountError::already_exists);  // cheap answer before hashing
   }
   Account account{make_scram_credentials(password, iterations_), 1};
   std::unique_lock lock(mutex_);
   if (!accounts_.try_emplace(user, std::move(account)).second) {
-    return unexpected(UserError::already_exists);
+    return unexpected(AccountError::already_exists);
   }
   return {};
 }
 
-Expected<void, UserError> UserDirectory::set_password(const Jid& user, std::string_view password) {
+Expected<void, AccountError> UserDirectory::set_password(const Jid& user,
+                                                         std::string_view password) {
   if (!user.is_bare() || user.local().empty()) {
-    return unexpected(UserError::invalid_jid);
+    return unexpected(AccountError::invalid_jid);
   }
   if (!is_local_domain(user.domain())) {
-    return unexpected(UserError::unknown_domain);
+    return unexpected(AccountError::unknown_domain);
   }
   if (!exists(user)) {
-    return unexpected(UserError::not_found);
+    return unexpected(AccountError::not_found);
   }
   auto credentials = make_scram_credentials(password, iterations_);
   std::unique_lock lock(mutex_);
   auto it = accounts_.find(user);
   if (it == accounts_.end()) {
-    return unexpected(UserError::not_found);
+    return unexpected(AccountError::not_found);
   }
   it->second.credentials = std::move(credentials);
   ++it->second.version;
@@ -79,16 +81,37 @@ std::uint64_t UserDirectory::credentials_version(const Jid& user) const {
   return it == accounts_.end() ? 0 : it->second.version;
 }
 
-std::optional<ScramCredentials> UserDirectory::find(const Jid& user) const {
+CredentialsResult UserDirectory::find(const Jid& user) {
   if (!user.is_bare() || user.local().empty() || !is_local_domain(user.domain())) {
-    return std::nullopt;
+    return std::optional<ScramCredentials>();
   }
   std::shared_lock lock(mutex_);
   auto it = accounts_.find(user);
   if (it == accounts_.end()) {
-    return std::nullopt;
+    return std::optional<ScramCredentials>();
   }
-  return it->second.credentials;
+  return std::optional<ScramCredentials>(it->second.credentials);
+}
+
+Expected<void, AccountError> UserDirectory::remove_user(const Jid& user) {
+  std::unique_lock lock(mutex_);
+  if (accounts_.erase(user.bare()) == 0) {
+    return unexpected(AccountError::not_found);
+  }
+  return {};
+}
+
+std::vector<Jid> UserDirectory::list() const {
+  std::vector<Jid> users;
+  {
+    std::shared_lock lock(mutex_);
+    users.reserve(accounts_.size());
+    for (const auto& [jid, account] : accounts_) {
+      users.push_back(jid);
+    }
+  }
+  std::sort(users.begin(), users.end());
+  return users;
 }
 
 }  // namespace mimrest::memory::detail

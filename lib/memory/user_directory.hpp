@@ -10,21 +10,21 @@
 #include <unordered_set>
 #include <vector>
 
+#include "mimrest/backend/reference_backend.hpp"
 #include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
-#include "mimrest/memory/memory_backend.hpp"
 #include "mimrest/scram_credentials.hpp"
 
 namespace mimrest::memory::detail {
 
 /// Accounts on the local domains. Thread-safe: one shared_mutex guards the
 /// account table; the slow PBKDF2 derivation always runs outside it.
-class UserDirectory final : public ScramCredentialStore {
+class UserDirectory final : public SyncScramCredentialStore {
  public:
   UserDirectory(const std::vector<std::string>& domains, unsigned password_iterations);
 
-  Expected<void, UserError> add_user(const Jid& user, std::string_view password);
-  Expected<void, UserError> set_password(const Jid& user, std::string_view password);
+  Expected<void, AccountError> add_user(const Jid& user, std::string_view password);
+  Expected<void, AccountError> set_password(const Jid& user, std::string_view password);
   bool exists(const Jid& user) const;
   /// Whether `domain` (prepared) is one of the local domains. Lock-free: the
   /// domain list never changes after construction.
@@ -32,7 +32,11 @@ class UserDirectory final : public ScramCredentialStore {
   /// Bumped on every password change; 0 for an unknown user.
   std::uint64_t credentials_version(const Jid& user) const;
 
-  std::optional<ScramCredentials> find(const Jid& user) const override;
+  Expected<void, AccountError> remove_user(const Jid& user);
+  /// Every account, sorted.
+  std::vector<Jid> list() const;
+
+  CredentialsResult find(const Jid& user) override;
 
  private:
   struct Account {

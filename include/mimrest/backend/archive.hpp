@@ -1,4 +1,5 @@
-// The one-to-one message archive (MAM).
+// The one-to-one message archive (MAM): the asynchronous interface and its
+// synchronous base.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "mimrest/backend/failure.hpp"
+#include "mimrest/completion.hpp"
+#include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
@@ -18,19 +22,34 @@ struct ArchivedMessage {
   std::string stanza_xml;     ///< the <message/> as archived
 };
 
+/// Which messages a read returns: those strictly between `after_us` and
+/// `before_us` (each bound optional). Without `after_us` the NEWEST `limit` of
+/// them, with it the OLDEST `limit` (forward paging); oldest first either way.
 struct ArchiveQuery {
   Jid owner;                              ///< whose archive (bare JID)
   std::optional<Jid> with;                ///< only messages exchanged with this bare JID
   std::optional<std::int64_t> before_us;  ///< only messages strictly older
+  std::optional<std::int64_t> after_us;   ///< only messages strictly newer
   std::size_t limit = 50;                 ///< at most this many (the host may cap it)
 };
 
-/// Reads a user's archive. Thread-safe.
+using ArchiveResult = Expected<std::vector<ArchivedMessage>, Failure>;
+
+/// Reads users' archives. The operation finishes through its Completion
+/// (completion.hpp): exactly once, inline or later, from any thread. The query
+/// is valid only during the call. Called concurrently from many threads.
 class MessageArchive {
  public:
   virtual ~MessageArchive() = default;
-  /// The newest `limit` messages matching the query, returned oldest first.
-  virtual std::vector<ArchivedMessage> recent_messages(const ArchiveQuery& query) const = 0;
+  virtual void async_messages(const ArchiveQuery& query, Completion<ArchiveResult> done) = 0;
+};
+
+/// For an archive that answers at once: override messages(); an exception
+/// it throws is answered as Failure::internal. Must be thread-safe.
+class SyncMessageArchive : public MessageArchive {
+ public:
+  virtual ArchiveResult messages(const ArchiveQuery& query) = 0;
+  void async_messages(const ArchiveQuery& query, Completion<ArchiveResult> done) final;
 };
 
 }  // namespace mimrest

@@ -1,20 +1,41 @@
-// Routing one-to-one messages.
+// Routing the one-to-one messages a user sends: the asynchronous interface
+// and its synchronous base.
 #pragma once
 
 #include <string>
 
+#include "mimrest/backend/failure.hpp"
+#include "mimrest/completion.hpp"
+#include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
 
-/// Routes a stanza a user sends. Thread-safe.
+using RouteResult = Expected<void, Failure>;
+
+/// Routes stanzas users send. The operation finishes through its Completion
+/// (completion.hpp): exactly once, inline or later, from any thread.
+/// Arguments other than the moved stanza are valid only during the call.
+/// Called concurrently from many threads.
 class MessageRouter {
  public:
   virtual ~MessageRouter() = default;
   /// Routes `stanza_xml` (a type="chat" message from `from`, a bare JID, to
-  /// `to`). The host archives it for both parties and delivers it to the
-  /// recipient's sessions. A message accepted here must not be lost.
-  virtual void route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml) = 0;
+  /// `to`): the host archives it for both parties and delivers it to the
+  /// recipient's sessions. Complete with success only once the message is
+  /// stored: the client is then told it was sent, and it must not be lost.
+  virtual void async_route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml,
+                                        Completion<RouteResult> done) = 0;
+};
+
+/// For a router that answers at once: override route_chat_message(); an
+/// exception it throws is answered as Failure::internal. Must be thread-safe.
+class SyncMessageRouter : public MessageRouter {
+ public:
+  virtual RouteResult route_chat_message(const Jid& from, const Jid& to,
+                                         std::string stanza_xml) = 0;
+  void async_route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml,
+                                Completion<RouteResult> done) final;
 };
 
 }  // namespace mimrest

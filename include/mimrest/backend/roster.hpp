@@ -1,9 +1,12 @@
-// Contacts (roster, RFC 6121).
+// Contacts (roster, RFC 6121): the asynchronous interface and its
+// synchronous base.
 #pragma once
 
 #include <string_view>
 #include <vector>
 
+#include "mimrest/backend/failure.hpp"
+#include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
 
@@ -25,23 +28,54 @@ struct RosterItem {
 enum class RosterError {
   contact_not_found,  ///< the contact's account does not exist (local domains only)
   not_in_roster,      ///< the item does not exist
+  internal,           ///< a backend fault (500)
+  unavailable,        ///< the backend is out of service for now (503)
 };
 
-/// Rosters of all users. Thread-safe. `user` and `contact` are bare JIDs.
+using RosterItemsResult = Expected<std::vector<RosterItem>, Failure>;
+using RosterResult = Expected<void, RosterError>;
+
+/// Rosters of all users. `user` and `contact` are prepared bare JIDs.
+///
+/// Every operation finishes through its Completion (see completion.hpp):
+/// exactly once, inline or later, from any thread. Arguments are valid only
+/// during the call: an implementation that completes later copies what it
+/// needs. Operations may be called concurrently from many threads.
 class Roster {
  public:
   virtual ~Roster() = default;
   /// The items in a stable order (as stored).
-  virtual std::vector<RosterItem> items(const Jid& user) const = 0;
-  /// Adds `contact` with no subscription (none/none). Adding an existing
-  /// item leaves it as it is.
-  virtual Expected<void, RosterError> add(const Jid& user, const Jid& contact) = 0;
+  virtual void async_items(const Jid& user, Completion<RosterItemsResult> done) = 0;
+  /// Adds `contact` with no subscription (none/none). Adding an existing item
+  /// leaves it as it is.
+  virtual void async_add(const Jid& user, const Jid& contact, Completion<RosterResult> done) = 0;
   /// Sends presence subscribe: user asks for contact's presence.
-  virtual Expected<void, RosterError> subscribe(const Jid& user, const Jid& contact) = 0;
+  virtual void async_subscribe(const Jid& user, const Jid& contact,
+                               Completion<RosterResult> done) = 0;
   /// Sends presence subscribed: user approves contact's pending request.
-  virtual Expected<void, RosterError> approve(const Jid& user, const Jid& contact) = 0;
+  virtual void async_approve(const Jid& user, const Jid& contact,
+                             Completion<RosterResult> done) = 0;
   /// Removes the item and cancels the subscriptions both ways.
-  virtual Expected<void, RosterError> remove(const Jid& user, const Jid& contact) = 0;
+  virtual void async_remove(const Jid& user, const Jid& contact, Completion<RosterResult> done) = 0;
+};
+
+/// For a roster that answers at once: override the plain functions, which
+/// return the result; the base completes. An exception thrown by one of them
+/// is answered as RosterError::internal (Failure::internal). They are called
+/// concurrently: make them thread-safe.
+class SyncRoster : public Roster {
+ public:
+  virtual RosterItemsResult items(const Jid& user) = 0;
+  virtual RosterResult add(const Jid& user, const Jid& contact) = 0;
+  virtual RosterResult subscribe(const Jid& user, const Jid& contact) = 0;
+  virtual RosterResult approve(const Jid& user, const Jid& contact) = 0;
+  virtual RosterResult remove(const Jid& user, const Jid& contact) = 0;
+
+  void async_items(const Jid& user, Completion<RosterItemsResult> done) final;
+  void async_add(const Jid& user, const Jid& contact, Completion<RosterResult> done) final;
+  void async_subscribe(const Jid& user, const Jid& contact, Completion<RosterResult> done) final;
+  void async_approve(const Jid& user, const Jid& contact, Completion<RosterResult> done) final;
+  void async_remove(const Jid& user, const Jid& contact, Completion<RosterResult> done) final;
 };
 
 }  // namespace mimrest

@@ -1,39 +1,94 @@
 // Live sessions: how an open GET /sse connection makes the user online and
-// receives the stanzas routed to them.
+// receives the stanzas routed to them. The asynchronous interface and its
+// synchronous base.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
+#include "mimrest/backend/failure.hpp"
+#include "mimrest/completion.hpp"
+#include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
 
+/// One stanza as routed to sessions. Immutable once made, so a backend that
+/// broadcasts (a room message to every occupant) makes ONE and delivers the
+/// same object to every sink; sinks may then share the work of converting it
+/// (the SSE streams convert it to JSON once for all of them).
+class RoutedStanza {
+ public:
+  /// `sequence`: where the stanza stands in the backend's archive order
+  /// (0 when it was not archived); resumable event streams use it.
+  static std::shared_ptr<const RoutedStanza> make(std::string xml, std::uint64_t sequence = 0);
+
+  RoutedStanza(std::string xml, std::uint64_t sequence);
+  ~RoutedStanza();
+  RoutedStanza(const RoutedStanza&) = delete;
+  RoutedStanza& operator=(const RoutedStanza&) = delete;
+
+  /// One serialized <message/>. For a room broadcast it may be addressed to
+  /// the room rather than to each occupant: sinks must not rely on `to`.
+  const std::string& xml() const noexcept { return xml_; }
+  std::uint64_t sequence() const noexcept { return sequence_; }
+
+  /// Storage for what sinks derive from the stanza, computed once (used by
+  /// the core's SSE streams; opaque to backends).
+  struct Derived;
+  Derived& derived() const noexcept { return *derived_; }
+
+ private:
+  std::string xml_;
+  std::uint64_t sequence_;
+  std::unique_ptr<Derived> derived_;
+};
+
+using RoutedStanzaPtr = std::shared_ptr<const RoutedStanza>;
+
 /// Receives stanzas routed to one session. deliver() may be called from any
-/// thread, concurrently with itself: implementations must be thread-safe and
-/// must not block for long (no network writes under a backend lock).
+/// thread, concurrently with itself; implementations are thread-safe and
+/// return quickly (the core's SSE stream only appends to a queue), so a
+/// backend may call it for thousands of sinks in a row. Call it with no
+/// backend lock held that the sink's owner could need.
 class StanzaSink {
  public:
   virtual ~StanzaSink() = default;
-  /// One serialized <message/> stanza, `from` and `to` as routed.
-  virtual void deliver(std::string_view stanza_xml) = 0;
+  virtual void deliver(const RoutedStanzaPtr& stanza) = 0;
 };
 
 /// An open session. Destroying it closes the session: no more deliveries
-/// start after the destructor returns.
+/// start after the destructor returns (one already under way may finish).
+/// It may be destroyed from any thread, also after the SessionManager.
 class Session {
  public:
   virtual ~Session() = default;
 };
 
-/// Opens sessions. Thread-safe.
+using OpenSessionResult = Expected<std::unique_ptr<Session>, Failure>;
+
+/// Opens sessions. The operation finishes through its Completion
+/// (completion.hpp): exactly once, inline or later, from any thread. The JID
+/// is valid only during the call; the sink is the implementation's to keep.
+/// Called concurrently from many threads.
 class SessionManager {
  public:
   virtual ~SessionManager() = default;
   /// Opens a session for `full_jid` (user@domain/sse-<uuid>) that delivers to
   /// `sink` until the returned Session is destroyed.
-  virtual std::unique_ptr<Session> open_session(const Jid& full_jid,
-                                                std::shared_ptr<StanzaSink> sink) = 0;
+  virtual void async_open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink,
+                                  Completion<OpenSessionResult> done) = 0;
+};
+
+/// For a session manager that answers at once: override open_session(); an
+/// exception it throws is answered as Failure::internal. Must be thread-safe.
+class SyncSessionManager : public SessionManager {
+ public:
+  virtual OpenSessionResult open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink) = 0;
+  void async_open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink,
+                          Completion<OpenSessionResult> done) final;
 };
 
 }  // namespace mimrest

@@ -2,35 +2,29 @@
 // https://, streaming GET /sse responses.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "mimrest/api.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/tls.hpp"
 
 namespace mimrest::cpprest {
-
-struct TlsFiles {
-  std::string certificate;  ///< PEM file
-  std::string private_key;  ///< PEM file
-};
 
 struct ListenerOptions {
   std::string url = "http://127.0.0.1:8089";  ///< http:// or https://
   std::optional<TlsFiles> tls;                ///< required for https://
-  /// Interval of SSE keepalive comments; a vanished client is noticed within
-  /// about this long and its session closed.
-  std::chrono::milliseconds sse_keepalive{15000};
 };
 
-/// Checks that both PEM files can be read, load, and belong together, the way
-/// Listener::start() checks them; an error text naming the file otherwise.
-/// Lets a host reject a bad configuration before it starts anything.
-Expected<void, std::string> check_tls_files(const TlsFiles& files);
-
-/// Serves `api` until stop() or destruction. The Api must outlive the listener.
+/// Serves `api` until stop() or destruction. SSE keepalives follow the Api's
+/// sse.keepalive_interval. The Api must outlive stop().
+///
+/// Limits of cpprestsdk that this adapter cannot lift: pipelined requests on
+/// one connection are not answered (only the first is), request headers have
+/// no size limit and no read or idle timeout, and a request line whose path
+/// has a malformed %-escape is answered 400 with an empty body by cpprestsdk
+/// before the Api sees it. The Boost.Beast adapter has none of these.
 class Listener {
  public:
   Listener(const Api& api, ListenerOptions options);

@@ -1,6 +1,6 @@
-// The OpenAPI description of the client REST API. Paths and methods come from
-// the route table; this file adds what a reader needs to know about each
-// operation (bodies, responses, the exact error messages).
+// The OpenAPI description of the client REST API, generated from the route
+// groups: their paths, parameters, bodies and the exact error messages their
+// handlers answer with, plus the answers the core gives for every route.
 #include "core/api/openapi.hpp"
 
 #include <cstdint>
@@ -16,210 +16,6 @@ namespace {
 
 using rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
-
-struct ErrorDoc {
-  int status;
-  std::vector<std::string_view> messages;  ///< exact JSON string bodies; may be empty
-};
-
-struct OperationDoc {
-  std::string_view path;
-  std::string_view method;
-  std::string_view summary;
-  std::string_view request_schema;  ///< JSON schema text, empty when no body
-  int success_status;
-  std::string_view success_description;
-  std::string_view success_schema;  ///< JSON schema text, empty when no body
-  std::vector<ErrorDoc> errors;
-};
-
-constexpr std::string_view kRoomInput =
-    R"({"type":"object","required":["name","subject"],"properties":{"name":{"type":"string"},)"
-    R"("subject":{"type":"string"}}})";
-constexpr std::string_view kIdOutput =
-    R"({"type":"object","required":["id"],"properties":{"id":{"type":"string"}}})";
-constexpr std::string_view kChatMessages =
-    R"({"type":"array","items":{"$ref":"#/components/schemas/ChatMessage"}})";
-constexpr std::string_view kRoomMessages =
-    R"({"type":"array","items":{"$ref":"#/components/schemas/RoomMessage"}})";
-
-// The errors every room operation may answer, in the order they are checked.
-std::vector<ErrorDoc> room_errors(std::vector<std::string_view> bad_request = {},
-                                  std::vector<std::string_view> denied = {}) {
-  std::vector<std::string_view> bad = {"Invalid room ID", "Invalid MUC Light domain"};
-  bad.insert(bad.end(), bad_request.begin(), bad_request.end());
-  std::vector<std::string_view> forbidden = {"Given user does not occupy this room"};
-  forbidden.insert(forbidden.end(), denied.begin(), denied.end());
-  return {{400, bad}, {403, forbidden}, {404, {"MUC Light server not found", "Room not found"}}};
-}
-
-std::vector<OperationDoc> operation_docs() {
-  return {
-      {"/sse",
-       "GET",
-       "Open a server-sent-events stream of incoming messages",
-       "",
-       200,
-       "An event stream: `message` events (chat JSON) and `room.message` events (room JSON "
-       "with `room`); ids count from 1.",
-       R"({"type":"string"})",
-       {}},
-      {"/messages",
-       "GET",
-       "Recent one-to-one messages of the user, oldest first",
-       "",
-       200,
-       "The messages",
-       kChatMessages,
-       {{400, {"Invalid query string", "Invalid limit", "Invalid value of 'before'"}}}},
-      {"/messages",
-       "POST",
-       "Send a chat message",
-       R"({"type":"object","required":["to","body"],"properties":{"to":{"type":"string",)"
-       R"("description":"recipient JID"},"body":{"type":"string"}}})",
-       200,
-       "The message was sent",
-       kIdOutput,
-       {{400,
-         {"Invalid request body", "Missing recipient JID", "Invalid recipient JID",
-          "Missing message body", "Invalid message body"}}}},
-      {"/messages/{with}",
-       "GET",
-       "Recent messages exchanged with one contact, oldest first",
-       "",
-       200,
-       "The messages",
-       kChatMessages,
-       {{400,
-         {"Invalid interlocutor JID", "Invalid query string", "Invalid limit",
-          "Invalid value of 'before'"}}}},
-      {"/contacts",
-       "GET",
-       "The user's contacts (roster)",
-       "",
-       200,
-       "The contacts",
-       R"({"type":"array","items":{"$ref":"#/components/schemas/Contact"}})",
-       {}},
-      {"/contacts",
-       "POST",
-       "Add a contact (no subscription)",
-       R"({"type":"object","required":["jid"],"properties":{"jid":{"type":"string"}}})",
-       204,
-       "Added",
-       "",
-       {{400, {"Invalid request body", "Missing JID", "Invalid JID: <jid>"}},
-        {404, {"The user <jid> does not exist"}}}},
-      {"/contacts",
-       "DELETE",
-       "Remove several contacts",
-       R"({"type":"object","required":["to_delete"],"properties":{"to_delete":{"type":"array",)"
-       R"("items":{"type":"string"}}}})",
-       200,
-       "The contacts that were not in the roster",
-       R"({"type":"object","properties":{"not_deleted":{"type":"array","items":{"type":"string"}}}})",
-       {{400,
-         {"Invalid request body", "Missing to_delete", "Invalid to_delete: expected a list of JIDs",
-          "Invalid JID: <jid>"}}}},
-      {"/contacts/{jid}",
-       "GET",
-       "Not supported",
-       "",
-       404,
-       "Always",
-       "",
-       {{404, {"JID provided but not supported"}}}},
-      {"/contacts/{jid}",
-       "PUT",
-       "Invite a contact or accept their invitation",
-       R"({"type":"object","required":["action"],"properties":{"action":{"type":"string",)"
-       R"("enum":["invite","accept"]}}})",
-       204,
-       "Done",
-       "",
-       {{400, {"Invalid JID: <jid>", "Invalid request body", "Missing action", "Invalid action"}},
-        {404, {"Given contact does not exist"}}}},
-      {"/contacts/{jid}",
-       "DELETE",
-       "Remove a contact and its subscriptions",
-       "",
-       204,
-       "Removed",
-       "",
-       {{400, {"Invalid JID: <jid>"}}, {404, {"Cannot remove <jid> contact that does not exist"}}}},
-      {"/rooms",
-       "GET",
-       "The rooms the user is affiliated with",
-       "",
-       200,
-       "The rooms",
-       R"({"type":"array","items":{"$ref":"#/components/schemas/Room"}})",
-       {{404, {"MUC Light server not found"}}}},
-      {"/rooms",
-       "POST",
-       "Create a room with a fresh ID",
-       kRoomInput,
-       201,
-       "Created",
-       kIdOutput,
-       {{400, {"Invalid request body", "Missing room name", "Missing room subject"}},
-        {404, {"MUC Light server not found"}}}},
-      {"/rooms",
-       "PUT",
-       "Create a room with a given ID (the ID is missing here)",
-       kRoomInput,
-       400,
-       "Always",
-       "",
-       {{400, {"Missing room ID"}}}},
-      {"/rooms/{id}", "GET", "Room name, subject and participants", "", 200, "The room",
-       R"({"$ref":"#/components/schemas/RoomInfo"})", room_errors()},
-      {"/rooms/{id}",
-       "PUT",
-       "Create a room with this ID",
-       kRoomInput,
-       201,
-       "Created",
-       kIdOutput,
-       {{400,
-         {"Invalid room ID", "Invalid MUC Light domain", "Invalid request body",
-          "Missing room name", "Missing room subject"}},
-        {403, {"Room already exists"}},
-        {404, {"MUC Light server not found"}}}},
-      {"/rooms/{id}/config", "PUT", "Change the room name and subject", kRoomInput, 204, "Changed",
-       "",
-       room_errors(
-           {"Invalid request body", "Validation failed for key: <key> with reason <reason>"},
-           {"Given user does not have permission to change config"})},
-      {"/rooms/{id}/users", "POST", "Add a member (owner only)",
-       R"({"type":"object","required":["user"],"properties":{"user":{"type":"string"}}})", 204,
-       "Added", "",
-       room_errors({"Invalid request body", "Missing JID", "Invalid user JID: <jid>"},
-                   {"Given user does not have permission to change affiliations"})},
-      {"/rooms/{id}/users",
-       "DELETE",
-       "Remove a user (the user is missing here)",
-       "",
-       400,
-       "Always",
-       "",
-       {{400, {"Missing JID"}}}},
-      {"/rooms/{id}/users/{user}", "DELETE",
-       "Remove a user: the owner removes anyone, a member only themself", "", 204, "Removed", "",
-       room_errors({"Invalid user JID: <jid>"},
-                   {"Given user does not have permission to change affiliations"})},
-      {"/rooms/{id}/messages", "GET", "Recent room messages, oldest first", "", 200, "The messages",
-       kRoomMessages,
-       room_errors({"Invalid query string", "Invalid limit", "Invalid value of 'before'"})},
-      {"/rooms/{id}/messages", "POST", "Send a message or a chat marker to the room",
-       R"({"type":"object","properties":{"body":{"type":"string"},"markable":{"type":"boolean"},)"
-       R"("chat_marker":{"type":"object","required":["type","id"],"properties":{"type":{)"
-       R"("type":"string","enum":["received","displayed","acknowledged"]},"id":{"type":"string"}}}}})",
-       200, "Sent", kIdOutput,
-       room_errors({"Invalid request body", "Invalid message body", "Invalid chat marker",
-                    "No valid message elements"})},
-  };
-}
 
 constexpr std::string_view kSchemas = R"({
   "Error": {"type": "string", "description": "The error message, as a JSON string"},
@@ -286,22 +82,6 @@ Value parameter(std::string_view name, std::string_view in, bool required,
   return value;
 }
 
-std::string_view param_description(std::string_view name) {
-  if (name == "with") {
-    return "The other party's bare JID (percent-encoded)";
-  }
-  if (name == "jid") {
-    return "The contact's bare JID (percent-encoded)";
-  }
-  if (name == "id") {
-    return "Room ID, or room JID on the user's MUC Light service";
-  }
-  if (name == "user") {
-    return "The user's bare JID (percent-encoded)";
-  }
-  return "Path parameter";
-}
-
 void add_response(Value& responses, int status, std::string_view description, Value content,
                   Allocator& allocator) {
   Value response(rapidjson::kObjectType);
@@ -322,103 +102,196 @@ std::string lower_method(std::string_view method) {
   return lower;
 }
 
-Value operation_value(const Route& route, const Operation& operation, const OperationDoc* doc,
-                      Allocator& allocator) {
+// The documented form of an error message: the text, and for a templated
+// one its placeholder ("Invalid JID: <jid>").
+std::string documented_message(const ApiError& error) {
+  std::string message(error.text);
+  message += error.placeholder;
+  message += error.suffix;
+  return message;
+}
+
+// A regular expression that matches a templated message: its fixed parts,
+// escaped, around anything.
+std::string message_pattern(const ApiError& error) {
+  auto escaped = [](std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) {
+        out += '\\';
+      }
+      out += c;
+    }
+    return out;
+  };
+  return "^" + escaped(error.text) + ".*" + escaped(error.suffix) + "$";
+}
+
+// The schema of one status's error bodies: an enum of the fixed messages
+// and a pattern for each templated one.
+Value error_schema(const std::vector<const ApiError*>& errors, Allocator& allocator) {
+  Value fixed(rapidjson::kArrayType);
+  std::vector<Value> alternatives;
+  for (const ApiError* error : errors) {
+    if (error->placeholder.empty()) {
+      fixed.PushBack(string_value(error->text, allocator), allocator);
+    } else {
+      Value templated(rapidjson::kObjectType);
+      templated.AddMember("type", "string", allocator);
+      templated.AddMember("pattern", string_value(message_pattern(*error), allocator), allocator);
+      alternatives.push_back(std::move(templated));
+    }
+  }
+  Value fixed_schema(rapidjson::kObjectType);
+  fixed_schema.AddMember("type", "string", allocator);
+  if (!fixed.Empty()) {
+    fixed_schema.AddMember("enum", fixed, allocator);
+  }
+  if (alternatives.empty()) {
+    return fixed_schema;
+  }
+  Value any_of(rapidjson::kArrayType);
+  if (fixed_schema.HasMember("enum")) {
+    any_of.PushBack(fixed_schema, allocator);
+  }
+  for (auto& alternative : alternatives) {
+    any_of.PushBack(alternative, allocator);
+  }
+  if (any_of.Size() == 1) {
+    return Value(any_of[0], allocator);
+  }
+  Value schema(rapidjson::kObjectType);
+  schema.AddMember("anyOf", any_of, allocator);
+  return schema;
+}
+
+const ParamDoc* find_param(const RouteGroup& group, std::string_view name, std::string_view in) {
+  for (const auto& param : group.params) {
+    if (param.name == name && param.in == in) {
+      return &param;
+    }
+  }
+  return nullptr;
+}
+
+Value operation_value(const RouteGroup& group, const Route& route, const Operation& operation,
+                      bool tokens, Allocator& allocator) {
   Value value(rapidjson::kObjectType);
   std::string operation_id = lower_method(operation.method);
   for (char c : route.path) {
     operation_id += (c == '/' || c == '{' || c == '}') ? '_' : c;
   }
   value.AddMember("operationId", string_value(operation_id, allocator), allocator);
-  value.AddMember("summary", string_value(doc ? doc->summary : operation.method, allocator),
-                  allocator);
+  value.AddMember("summary", string_value(operation.summary, allocator), allocator);
   Value tags(rapidjson::kArrayType);
-  tags.PushBack(string_value(to_string(route.group), allocator), allocator);
+  tags.PushBack(string_value(group.name, allocator), allocator);
   value.AddMember("tags", tags, allocator);
 
   Value parameters(rapidjson::kArrayType);
   std::string_view path = route.path;
+  const bool has_path_params = path.find('{') != std::string_view::npos;
   for (std::size_t open = path.find('{'); open != std::string_view::npos;
        open = path.find('{', open + 1)) {
     auto name = path.substr(open + 1, path.find('}', open) - open - 1);
-    parameters.PushBack(parameter(name, "path", true, param_description(name), "string", allocator),
+    const ParamDoc* doc = find_param(group, name, "path");
+    parameters.PushBack(parameter(name, "path", true, doc ? doc->description : "Path parameter",
+                                  "string", allocator),
                         allocator);
   }
-  if (operation.paging) {
-    parameters.PushBack(parameter("limit", "query", false,
-                                  "At most this many messages (default 50)", "integer", allocator),
+  for (auto name : operation.query) {
+    const ParamDoc* doc = find_param(group, name, "query");
+    parameters.PushBack(parameter(name, "query", false, doc ? doc->description : "",
+                                  doc ? doc->type : "string", allocator),
                         allocator);
-    parameters.PushBack(
-        parameter("before", "query", false,
-                  "Only messages strictly older than this time (milliseconds since the epoch)",
-                  "integer", allocator),
-        allocator);
   }
   if (!parameters.Empty()) {
     value.AddMember("parameters", parameters, allocator);
   }
+  if (operation.access != Access::user) {
+    value.AddMember("security", Value(rapidjson::kArrayType), allocator);
+  }
 
-  if (doc && !doc->request_schema.empty()) {
+  if (!operation.request_schema.empty()) {
     Value body(rapidjson::kObjectType);
     body.AddMember("required", true, allocator);
-    body.AddMember("content", json_content(parse_schema(doc->request_schema, allocator), allocator),
+    body.AddMember("content",
+                   json_content(parse_schema(operation.request_schema, allocator), allocator),
                    allocator);
     value.AddMember("requestBody", body, allocator);
   }
 
-  Value responses(rapidjson::kObjectType);
-  std::vector<ErrorDoc> errors;
-  if (doc) {
-    errors = doc->errors;
-    if (doc->success_status < 400) {
-      Value content;
-      if (!doc->success_schema.empty()) {
-        Value schema = parse_schema(doc->success_schema, allocator);
-        if (route.produces == "application/json") {
-          content = json_content(std::move(schema), allocator);
-        } else {
-          Value media(rapidjson::kObjectType);
-          media.AddMember("schema", schema, allocator);
-          content.SetObject();
-          content.AddMember(string_value(route.produces, allocator), media, allocator);
+  // Every error answer, by status, in the order the checks run.
+  std::vector<std::pair<int, std::vector<const ApiError*>>> by_status;
+  auto add_error = [&](const ApiError& error) {
+    for (auto& [status, errors] : by_status) {
+      if (status == error.status) {
+        for (const ApiError* known : errors) {
+          if (known == &error) {
+            return;
+          }
         }
+        errors.push_back(&error);
+        return;
       }
-      add_response(responses, doc->success_status, doc->success_description, std::move(content),
-                   allocator);
     }
-  } else {
-    add_response(responses, 200, "Success", Value(), allocator);
+    by_status.push_back({error.status, {&error}});
+  };
+  if (has_path_params) {
+    add_error(common_errors::invalid_path);
   }
-  add_response(responses, 401, "Authentication failed (empty body, WWW-Authenticate header)",
-               Value(), allocator);
-  for (const auto& error : errors) {
-    Value schema(rapidjson::kObjectType);
-    schema.AddMember("type", "string", allocator);
-    std::string description = "Error, body is a JSON string";
-    if (!error.messages.empty()) {
-      Value values(rapidjson::kArrayType);
-      description += ":";
-      for (auto message : error.messages) {
-        values.PushBack(string_value(message, allocator), allocator);
-        description += " \"";
-        description += message;
-        description += "\"";
-      }
-      schema.AddMember("enum", values, allocator);
+  for (const ApiError* error : operation.errors) {
+    add_error(*error);
+  }
+  if (operation.method != "GET") {
+    add_error(common_errors::too_large);
+  }
+  if (operation.access != Access::anyone) {
+    add_error(common_errors::throttled);
+  }
+  add_error(common_errors::internal);
+  add_error(common_errors::unavailable);
+
+  Value responses(rapidjson::kObjectType);
+  if (operation.success_status < 400) {
+    Value content;
+    if (!operation.success_schema.empty()) {
+      Value schema = parse_schema(operation.success_schema, allocator);
+      Value media(rapidjson::kObjectType);
+      media.AddMember("schema", schema, allocator);
+      content.SetObject();
+      content.AddMember(string_value(route.produces, allocator), media, allocator);
     }
-    add_response(responses, error.status, description, json_content(std::move(schema), allocator),
-                 allocator);
+    add_response(responses, operation.success_status, operation.success_description,
+                 std::move(content), allocator);
+  }
+  if (operation.access == Access::refresh_token) {
+    add_response(responses, 401,
+                 "Not a live refresh token (empty body, WWW-Authenticate: Bearer "
+                 "error=\"invalid_token\")",
+                 Value(), allocator);
+  } else if (operation.access == Access::user) {
+    add_response(responses, 401,
+                 tokens ? "Authentication failed (empty body, WWW-Authenticate: Basic and Bearer)"
+                        : "Authentication failed (empty body, WWW-Authenticate header)",
+                 Value(), allocator);
+  }
+  for (const auto& [status, errors] : by_status) {
+    std::string description = "Error, the body is the message as a JSON string:";
+    for (const ApiError* error : errors) {
+      description += " \"";
+      description += documented_message(*error);
+      description += "\"";
+    }
+    if (status == common_errors::throttled.status) {
+      description += " (with Retry-After)";
+    }
+    add_response(responses, status, description,
+                 json_content(error_schema(errors, allocator), allocator), allocator);
   }
   add_response(responses, 406, "The Accept header excludes " + std::string(route.produces), Value(),
                allocator);
   if (operation.method == "POST" || operation.method == "PUT") {
     add_response(responses, 415, "The body is not application/json", Value(), allocator);
-  }
-  if (operation.method != "GET") {
-    Value schema(rapidjson::kObjectType);
-    schema.AddMember("type", "string", allocator);
-    add_response(responses, 413, "The body exceeds the configured size limit",
-                 json_content(std::move(schema), allocator), allocator);
   }
   value.AddMember("responses", responses, allocator);
   return value;
@@ -426,7 +299,9 @@ Value operation_value(const Route& route, const Operation& operation, const Oper
 
 }  // namespace
 
-std::string openapi_document(const ApiConfig& config, const std::vector<Route>& routes) {
+std::string openapi_document(const ApiConfig& config,
+                             const std::vector<const RouteGroup*>& groups) {
+  const bool tokens = config.tokens.enabled;
   rapidjson::Document document(rapidjson::kObjectType);
   auto& allocator = document.GetAllocator();
   document.AddMember("openapi", "3.0.3", allocator);
@@ -434,10 +309,16 @@ std::string openapi_document(const ApiConfig& config, const std::vector<Route>& 
   Value info(rapidjson::kObjectType);
   info.AddMember("title", "MongooseIM client REST API", allocator);
   info.AddMember("version", "1.0.0", allocator);
-  info.AddMember("description",
-                 "Client REST API compatible with MongooseIM. Every operation needs HTTP Basic "
-                 "authentication with the user's bare JID and password. Errors are JSON strings.",
-                 allocator);
+  info.AddMember(
+      "description",
+      rapidjson::StringRef(
+          tokens ? "Client REST API compatible with MongooseIM. Operations need HTTP Basic "
+                   "authentication with the user's bare JID and password, or a Bearer "
+                   "token from POST /tokens. Errors are JSON strings."
+                 : "Client REST API compatible with MongooseIM. Every operation needs HTTP "
+                   "Basic authentication with the user's bare JID and password. Errors are "
+                   "JSON strings."),
+      allocator);
   document.AddMember("info", info, allocator);
 
   std::string base = config.base_path;
@@ -450,36 +331,49 @@ std::string openapi_document(const ApiConfig& config, const std::vector<Route>& 
   servers.PushBack(server, allocator);
   document.AddMember("servers", servers, allocator);
 
-  Value requirement(rapidjson::kObjectType);
-  requirement.AddMember("basicAuth", Value(rapidjson::kArrayType), allocator);
   Value security(rapidjson::kArrayType);
-  security.PushBack(requirement, allocator);
+  Value basic_requirement(rapidjson::kObjectType);
+  basic_requirement.AddMember("basicAuth", Value(rapidjson::kArrayType), allocator);
+  security.PushBack(basic_requirement, allocator);
+  if (tokens) {
+    Value bearer_requirement(rapidjson::kObjectType);
+    bearer_requirement.AddMember("bearerAuth", Value(rapidjson::kArrayType), allocator);
+    security.PushBack(bearer_requirement, allocator);
+  }
   document.AddMember("security", security, allocator);
 
-  auto docs = operation_docs();
   Value paths(rapidjson::kObjectType);
-  for (const auto& route : routes) {
-    Value item(rapidjson::kObjectType);
-    for (const auto& operation : route.operations) {
-      const OperationDoc* doc = nullptr;
-      for (const auto& candidate : docs) {
-        if (candidate.path == route.path && candidate.method == operation.method) {
-          doc = &candidate;
-        }
-      }
-      item.AddMember(string_value(lower_method(operation.method), allocator),
-                     operation_value(route, operation, doc, allocator), allocator);
+  for (const RouteGroup* group : groups) {
+    if (!group->documented) {
+      continue;
     }
-    paths.AddMember(string_value(route.path, allocator), item, allocator);
+    for (const auto& route : group->routes) {
+      Value item(rapidjson::kObjectType);
+      for (const auto& operation : route.operations) {
+        item.AddMember(string_value(lower_method(operation.method), allocator),
+                       operation_value(*group, route, operation, tokens, allocator), allocator);
+      }
+      paths.AddMember(string_value(route.path, allocator), item, allocator);
+    }
   }
   document.AddMember("paths", paths, allocator);
 
-  Value scheme(rapidjson::kObjectType);
-  scheme.AddMember("type", "http", allocator);
-  scheme.AddMember("scheme", "basic", allocator);
-  scheme.AddMember("description", "Bare JID (user@domain) as the user name", allocator);
   Value schemes(rapidjson::kObjectType);
-  schemes.AddMember("basicAuth", scheme, allocator);
+  Value basic(rapidjson::kObjectType);
+  basic.AddMember("type", "http", allocator);
+  basic.AddMember("scheme", "basic", allocator);
+  basic.AddMember("description", "Bare JID (user@domain) as the user name", allocator);
+  schemes.AddMember("basicAuth", basic, allocator);
+  if (tokens) {
+    Value bearer(rapidjson::kObjectType);
+    bearer.AddMember("type", "http", allocator);
+    bearer.AddMember("scheme", "bearer", allocator);
+    bearer.AddMember("description",
+                     "An access token from POST /tokens; GET /sse also takes it as the "
+                     "access_token query parameter",
+                     allocator);
+    schemes.AddMember("bearerAuth", bearer, allocator);
+  }
   Value components(rapidjson::kObjectType);
   components.AddMember("securitySchemes", schemes, allocator);
   components.AddMember("schemas", parse_schema(kSchemas, allocator), allocator);

@@ -1,20 +1,20 @@
 // Internal: the documentation endpoint's content, generated from the route
-// table so that it always matches what the Api serves.
+// groups so that it always matches what the Api serves.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/api/routes.hpp"
+#include "core/api/route_group.hpp"
 #include "mimrest/api_config.hpp"
 
 namespace mimrest::detail {
 
-/// An OpenAPI 3.0 JSON document of `routes` (the enabled ones) served under
+/// An OpenAPI 3.0 JSON document of the active `groups` served under
 /// config.base_path: every path, method, parameter, request body, response
 /// and error message.
-std::string openapi_document(const ApiConfig& config, const std::vector<Route>& routes);
+std::string openapi_document(const ApiConfig& config, const std::vector<const RouteGroup*>& groups);
 
 /// A self-contained HTML page (no external resources) that fetches the
 /// document at `openapi_url` and lists its operations.

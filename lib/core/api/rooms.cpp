@@ -1,104 +1,173 @@
-// GET/POST /rooms, PUT /rooms[/{id}], GET /rooms/{id}.
+// The rooms group: GET/POST /rooms, PUT /rooms[/{id}], GET /rooms/{id}.
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "core/api/rooms_common.hpp"
-#include "core/api/rooms_handlers.hpp"
+#include "core/detail/json_writer.hpp"
 
 namespace mimrest::detail {
 
 namespace {
 
-constexpr std::string_view kNotAllowed = "Given user does not have permission to change config";
+using namespace rooms;
 
-void append_name_and_subject(std::string& json, const RoomConfig& config) {
-  json += "\"name\":";
-  json += json_string(config.name);
-  json += ",\"subject\":";
-  json += json_string(config.subject);
-}
+// Creating never meets not_allowed; this is what MongooseIM would say.
+constexpr ApiError kNotAllowed{403, "Given user does not have permission to change config"};
 
-Response room_created(const Jid& room) {
-  return id_response(201, room.local());
-}
+constexpr std::string_view kRoomInput =
+    R"({"type":"object","required":["name","subject"],"properties":{"name":{"type":"string"},)"
+    R"("subject":{"type":"string"}}})";
+constexpr std::string_view kIdOutput =
+    R"({"type":"object","required":["id"],"properties":{"id":{"type":"string"}}})";
 
 /// POST and PUT share everything after the room JID (nullopt: a fresh ID).
-Response create_room(const HandlerContext& context, std::optional<Jid> room) {
-  auto request = parse_room_config(context);
+void create_room(const CallPtr& call, std::optional<Jid> room) {
+  auto request = parse_config(*call);
   if (!request) {
-    return request.error();
+    return;
   }
-  if (request->validation_error) {
-    return error_response(400, *request->validation_error);
+  if (request->invalid) {
+    fail_validation(*call, *request->invalid);
+    return;
   }
-  auto created =
-      context.backend.muc_light.create_room(context.user, std::move(room), request->config);
-  if (!created) {
-    return room_error_response(created.error(), kNotAllowed);
+  call->with_backend([&](const Backend& backend) {
+    backend.muc_light->async_create_room(call->user(), room, request->config,
+                                         call->then([call](CreateRoomResult created) {
+                                           if (!created) {
+                                             rooms::fail(*call, created.error(), kNotAllowed);
+                                             return;
+                                           }
+                                           call->respond_id(201, created->local());
+                                         }));
+  });
+}
+
+void get_rooms(const CallPtr& call) {
+  call->with_backend([&](const Backend& backend) {
+    backend.muc_light->async_user_rooms(call->user(), call->then([call](UserRoomsResult list) {
+      if (!list) {
+        call->fail(list.error());
+        return;
+      }
+      JsonWriter writer;
+      writer.begin_array();
+      for (const RoomSummary& room : *list) {
+        writer.begin_object()
+            .member("id", room.room.local())
+            .member("name", room.config.name)
+            .member("subject", room.config.subject)
+            .end_object();
+      }
+      writer.end_array();
+      call->respond_json(200, writer.take());
+    }));
+  });
+}
+
+void post_rooms(const CallPtr& call) {
+  // The service is looked up before the body is read, as MongooseIM does.
+  if (!service(*call)) {
+    return;
   }
-  return room_created(created.value());
+  create_room(call, std::nullopt);
+}
+
+void put_room(const CallPtr& call) {
+  auto room = resolve_param(*call);
+  if (!room) {
+    return;
+  }
+  create_room(call, std::move(room));
+}
+
+void get_room(const CallPtr& call) {
+  auto room = resolve_param(*call);
+  if (!room) {
+    return;
+  }
+  call->with_backend([&](const Backend& backend) {
+    backend.muc_light->async_room_info(call->user(), *room, call->then([call](RoomInfoResult info) {
+      if (!info) {
+        rooms::fail(*call, info.error(), kNotAllowed);
+        return;
+      }
+      JsonWriter writer;
+      writer.begin_object()
+          .member("name", info->config.name)
+          .member("subject", info->config.subject)
+          .key("participants")
+          .begin_array();
+      for (const RoomOccupant& occupant : info->occupants) {
+        writer.begin_object()
+            .member("user", occupant.user.bare_string())
+            .member("role", to_string(occupant.affiliation))
+            .end_object();
+      }
+      writer.end_array().end_object();
+      call->respond_json(200, writer.take());
+    }));
+  });
 }
 
 }  // namespace
 
-Response get_rooms(const HandlerContext& context) {
-  std::string json = "[";
-  bool first = true;
-  for (const RoomSummary& room : context.backend.muc_light.user_rooms(context.user)) {
-    json += first ? "{" : ",{";
-    first = false;
-    json += "\"id\":";
-    json += json_string(room.room.local());
-    json += ',';
-    append_name_and_subject(json, room.config);
-    json += '}';
-  }
-  json += ']';
-  return json_response(200, std::move(json));
-}
-
-Response post_rooms(const HandlerContext& context) {
-  // The service is looked up before the body is read, as MongooseIM does.
-  auto service = muc_light_service(context);
-  if (!service) {
-    return service.error();
-  }
-  return create_room(context, std::nullopt);
-}
-
-Response put_room(const HandlerContext& context) {
-  auto room = resolve_room_param(context);
-  if (!room) {
-    return room.error();
-  }
-  return create_room(context, std::move(room).value());
-}
-
-Response get_room(const HandlerContext& context) {
-  auto room = resolve_room_param(context);
-  if (!room) {
-    return room.error();
-  }
-  auto info = context.backend.muc_light.room_info(context.user, room.value());
-  if (!info) {
-    return room_error_response(info.error(), kNotAllowed);
-  }
-  std::string json = "{";
-  append_name_and_subject(json, info->config);
-  json += ",\"participants\":[";
-  bool first = true;
-  for (const RoomOccupant& occupant : info->occupants) {
-    json += first ? "{" : ",{";
-    first = false;
-    json += "\"user\":";
-    json += json_string(occupant.user.bare_string());
-    json += ",\"role\":";
-    json += json_string(to_string(occupant.affiliation));
-    json += '}';
-  }
-  json += "]}";
-  return json_response(200, std::move(json));
+const RouteGroup& rooms_group() {
+  static const RouteGroup group{
+      "rooms",
+      rooms::available,
+      true,
+      true,
+      {kIdDoc},
+      {
+          {"/rooms",
+           "application/json",
+           {{"GET",
+             get_rooms,
+             "The rooms the user is affiliated with",
+             "",
+             200,
+             "The rooms",
+             R"({"type":"array","items":{"$ref":"#/components/schemas/Room"}})",
+             {}},
+            {"POST",
+             post_rooms,
+             "Create a room with a fresh ID",
+             kRoomInput,
+             201,
+             "Created",
+             kIdOutput,
+             {&kServerNotFound, &common_errors::invalid_body, &kMissingName, &kMissingSubject,
+              &kValidationFailed}},
+            {"PUT",
+             put_room,
+             "Create a room with a given ID (the ID is missing here)",
+             kRoomInput,
+             400,
+             "Always",
+             "",
+             {&kMissingRoomId}}}},
+          {"/rooms/{id}",
+           "application/json",
+           {{"GET",
+             get_room,
+             "Room name, subject and participants",
+             "",
+             200,
+             "The room",
+             R"({"$ref":"#/components/schemas/RoomInfo"})",
+             {&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &kRoomNotFound, &kNotOccupant}},
+            {"PUT",
+             put_room,
+             "Create a room with this ID",
+             kRoomInput,
+             201,
+             "Created",
+             kIdOutput,
+             {&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &common_errors::invalid_body,
+              &kMissingName, &kMissingSubject, &kValidationFailed, &kAlreadyExists}}}},
+      }};
+  return group;
 }
 
 }  // namespace mimrest::detail

@@ -2,102 +2,131 @@
 
 #include <utility>
 
-namespace mimrest::detail {
+namespace mimrest::detail::rooms {
 
-Expected<std::string, Response> muc_light_service(const HandlerContext& context) {
-  auto service = context.backend.muc_light.service_domain(context.user.domain());
-  if (!service) {
-    return unexpected(error_response(404, "MUC Light server not found"));
-  }
+namespace {
+/// Config keys as MUC Light names them in validation errors.
+constexpr std::string_view kNameKey = "roomname";
+constexpr std::string_view kSubjectKey = "subject";
+/// The reason MUC Light gives for a config value of the wrong type.
+constexpr std::string_view kTypeError = "type_error";
+}  // namespace
+
+bool available(const ApiConfig&, const Backend& backend) {
+  return backend.muc_light != nullptr;
+}
+
+std::optional<std::string> service(Call& call) {
+  auto domain = call.state().backend.muc_light->service_domain(call.user().domain());
   // Prepared like every JID domain, so that it compares with parsed room JIDs.
-  auto prepared = Jid::parse(*service);
+  auto prepared = domain ? Jid::parse(*domain) : unexpected(JidError::empty_domain);
   if (!prepared || !prepared->local().empty() || !prepared->is_bare()) {
-    return unexpected(error_response(404, "MUC Light server not found"));
+    call.fail(kServerNotFound);
+    return std::nullopt;
   }
   return prepared->domain();
 }
 
-Expected<Jid, Response> resolve_room(const HandlerContext& context, std::string_view id) {
+std::optional<Jid> resolve(Call& call, std::string_view id) {
   // MongooseIM looks the service up before it looks at the ID.
-  auto service = muc_light_service(context);
-  if (!service) {
-    return unexpected(service.error());
+  auto domain = service(call);
+  if (!domain) {
+    return std::nullopt;
   }
   // A valid localpart is a room ID, even when it would also parse as a JID
   // (a bare domain such as "muclight.localhost").
   auto local = prepare_localpart(id);
   if (local && !local->empty()) {
-    auto room = Jid::from_parts(*local, *service);
+    auto room = Jid::from_parts(*local, *domain);
     if (!room) {
-      return unexpected(error_response(400, "Invalid room ID"));
+      call.fail(kInvalidRoomId);
+      return std::nullopt;
     }
     return std::move(room).value();
   }
   auto room = Jid::parse(id);
   if (!room) {
-    return unexpected(error_response(400, "Invalid room ID"));
+    call.fail(kInvalidRoomId);
+    return std::nullopt;
   }
-  if (room->domain() != *service) {
-    return unexpected(error_response(400, "Invalid MUC Light domain"));
+  if (room->domain() != *domain) {
+    call.fail(kInvalidDomain);
+    return std::nullopt;
   }
   if (room->local().empty()) {
-    return unexpected(error_response(400, "Invalid room ID"));
+    call.fail(kInvalidRoomId);
+    return std::nullopt;
   }
   // A resource says nothing about which room is meant.
   return room->bare();
 }
 
-Expected<Jid, Response> resolve_room_param(const HandlerContext& context) {
-  if (context.params.empty()) {
-    return unexpected(error_response(400, "Missing room ID"));
+std::optional<Jid> resolve_param(Call& call) {
+  auto id = call.param("id");
+  if (!id) {
+    call.fail(kMissingRoomId);
+    return std::nullopt;
   }
-  return resolve_room(context, context.params.front());
+  return resolve(call, *id);
 }
 
-std::string validation_message(std::string_view key, std::string_view reason) {
-  std::string message = "Validation failed for key: ";
-  message += key;
-  message += " with reason ";
-  message += reason;
-  return message;
-}
-
-Response room_error_response(const RoomError& error, std::string_view not_allowed_message) {
+void fail(Call& call, const RoomError& error, const ApiError& not_allowed) {
   switch (error.kind) {
     case RoomErrorKind::room_not_found:
-      return error_response(404, "Room not found");
+      call.fail(kRoomNotFound);
+      return;
     case RoomErrorKind::not_occupant:
-      return error_response(403, "Given user does not occupy this room");
+      call.fail(kNotOccupant);
+      return;
     case RoomErrorKind::not_allowed:
-      return error_response(403, not_allowed_message);
+      call.fail(not_allowed);
+      return;
     case RoomErrorKind::already_exists:
-      return error_response(403, "Room already exists");
+      call.fail(kAlreadyExists);
+      return;
     case RoomErrorKind::validation_failed:
-      return error_response(400, validation_message(error.key, error.reason));
+      fail_validation(call, error.key + " with reason " + error.reason);
+      return;
+    case RoomErrorKind::unavailable:
+      call.fail(Failure::unavailable);
+      return;
+    case RoomErrorKind::internal:
+      break;
   }
-  // An out-of-range kind from a faulty backend: deny rather than crash.
-  return error_response(403, not_allowed_message);
+  call.fail(Failure::internal);
 }
 
-Expected<RoomConfigRequest, Response> parse_room_config(const HandlerContext& context) {
-  auto body = parse_json_object(context);
+void fail_validation(Call& call, std::string_view key_and_reason) {
+  call.fail(kValidationFailed, key_and_reason);
+}
+
+std::optional<ConfigRequest> parse_config(Call& call) {
+  auto body = parse_json_object(call);
   if (!body) {
-    return unexpected(body.error());
+    return std::nullopt;
   }
-  const rapidjson::Value& object = body.value();
-  const rapidjson::Value* name = find_member(object, "name");
+  const rapidjson::Value* name = find_member(*body, "name");
   if (name == nullptr) {
-    return unexpected(error_response(400, "Missing room name"));
+    call.fail(kMissingName);
+    return std::nullopt;
   }
-  const rapidjson::Value* subject = find_member(object, "subject");
+  const rapidjson::Value* subject = find_member(*body, "subject");
   if (subject == nullptr) {
-    return unexpected(error_response(400, "Missing room subject"));
+    call.fail(kMissingSubject);
+    return std::nullopt;
   }
-  RoomConfigRequest request;
+  ConfigRequest request;
+  auto type_error = [](std::string_view key) {
+    std::string text(key);
+    text += " with reason ";
+    text += kTypeError;
+    return text;
+  };
+  // Name first, as MUC Light checks keys in order.
   if (!name->IsString()) {
-    request.validation_error = validation_message(kRoomNameKey, kTypeErrorReason);
+    request.invalid = type_error(kNameKey);
   } else if (!subject->IsString()) {
-    request.validation_error = validation_message(kRoomSubjectKey, kTypeErrorReason);
+    request.invalid = type_error(kSubjectKey);
   } else {
     request.config.name.assign(name->GetString(), name->GetStringLength());
     request.config.subject.assign(subject->GetString(), subject->GetStringLength());
@@ -105,4 +134,4 @@ Expected<RoomConfigRequest, Response> parse_room_config(const HandlerContext& co
   return request;
 }
 
-}  // namespace mimrest::detail
+}  // namespace mimrest::detail::rooms

@@ -1,58 +1,67 @@
-// Internal: what the MUC Light route handlers share - resolving the {id} path
-// parameter to a room JID, mapping typed room errors to responses, and small
-// JSON helpers for the request and response bodies.
+// Internal: what the MUC Light route groups share - resolving the {id} path
+// parameter to a room JID, the room error messages and their mapping from
+// typed room errors, and parsing a room's name and subject.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include <rapidjson/document.h>
-
-#include "core/api/handler_context.hpp"
+#include "core/api/call.hpp"
 #include "mimrest/backend/muc_light.hpp"
-#include "mimrest/expected.hpp"
-#include "mimrest/http.hpp"
-#include "mimrest/jid.hpp"
 
-namespace mimrest::detail {
+namespace mimrest::detail::rooms {
 
-/// Config keys as MUC Light names them in validation errors.
-inline constexpr std::string_view kRoomNameKey = "roomname";
-inline constexpr std::string_view kRoomSubjectKey = "subject";
-/// The reason MUC Light gives for a config value of the wrong type.
-inline constexpr std::string_view kTypeErrorReason = "type_error";
+inline constexpr ApiError kInvalidRoomId{400, "Invalid room ID"};
+inline constexpr ApiError kInvalidDomain{400, "Invalid MUC Light domain"};
+inline constexpr ApiError kMissingRoomId{400, "Missing room ID"};
+inline constexpr ApiError kMissingName{400, "Missing room name"};
+inline constexpr ApiError kMissingSubject{400, "Missing room subject"};
+inline constexpr ApiError kValidationFailed{
+    400, "Validation failed for key: ", "<key> with reason <reason>"};
+inline constexpr ApiError kNotOccupant{403, "Given user does not occupy this room"};
+inline constexpr ApiError kAlreadyExists{403, "Room already exists"};
+inline constexpr ApiError kServerNotFound{404, "MUC Light server not found"};
+inline constexpr ApiError kRoomNotFound{404, "Room not found"};
 
-/// The MUC Light service domain of the user's domain, prepared; 404
-/// "MUC Light server not found" when MUC Light is off there.
-Expected<std::string, Response> muc_light_service(const HandlerContext& context);
+/// The {id} parameter's documentation.
+inline constexpr ParamDoc kIdDoc{"id", "path", "string",
+                                 "Room ID, or room JID on the user's MUC Light service"};
+
+/// Whether the backend has rooms (the rooms* groups need them).
+bool available(const ApiConfig& config, const Backend& backend);
+
+/// The MUC Light service domain of the user's domain, prepared; nullopt after
+/// answering 404 "MUC Light server not found".
+std::optional<std::string> service(Call& call);
 
 /// The bare room JID that `id` names: a room ID (a valid localpart, placed on
-/// the user's MUC Light service) or a room JID on that service. Errors: 404
-/// "MUC Light server not found", 400 "Invalid room ID", 400 "Invalid MUC
-/// Light domain".
-Expected<Jid, Response> resolve_room(const HandlerContext& context, std::string_view id);
+/// the user's MUC Light service) or a room JID on that service. nullopt after
+/// answering 404 "MUC Light server not found", 400 "Invalid room ID" or 400
+/// "Invalid MUC Light domain".
+std::optional<Jid> resolve(Call& call, std::string_view id);
 
-/// The room named by the first path parameter; 400 "Missing room ID" when the
-/// path has none.
-Expected<Jid, Response> resolve_room_param(const HandlerContext& context);
+/// The room of the {id} parameter; 400 "Missing room ID" when the path has
+/// none.
+std::optional<Jid> resolve_param(Call& call);
+
+/// Answers a backend room error. `not_allowed` is the endpoint's own error
+/// for RoomErrorKind::not_allowed.
+void fail(Call& call, const RoomError& error, const ApiError& not_allowed);
+
+/// Name and subject of a create or config request body.
+struct ConfigRequest {
+  RoomConfig config;
+  /// Set when a value is not a string: "<key> with reason type_error", to
+  /// answer once the room checks (which MUC Light runs first) have passed.
+  std::optional<std::string> invalid;
+};
+
+/// Parses name and subject; nullopt after answering 400 "Invalid request
+/// body", "Missing room name" or "Missing room subject".
+std::optional<ConfigRequest> parse_config(Call& call);
 
 /// "Validation failed for key: <key> with reason <reason>".
-std::string validation_message(std::string_view key, std::string_view reason);
+void fail_validation(Call& call, std::string_view key_and_reason);
 
-/// The response for a backend room error. `not_allowed_message` is the
-/// endpoint's own text for RoomErrorKind::not_allowed.
-Response room_error_response(const RoomError& error, std::string_view not_allowed_message);
-
-/// Name and subject of a create or config request body. Answers 400 "Missing
-/// room name", "Missing room subject", then a validation error for a value
-/// that is not a string (name first, as MUC Light checks keys in order).
-struct RoomConfigRequest {
-  RoomConfig config;
-  /// Set when a value is not a string: the validation error to answer once
-  /// the room checks (which MUC Light runs first) have passed.
-  std::optional<std::string> validation_error;
-};
-Expected<RoomConfigRequest, Response> parse_room_config(const HandlerContext& context);
-
-}  // namespace mimrest::detail
+}  // namespace mimrest::detail::rooms

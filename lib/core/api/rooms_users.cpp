@@ -1,75 +1,116 @@
-// POST /rooms/{id}/users, DELETE /rooms/{id}/users/{user}.
+// The rooms_users group: POST /rooms/{id}/users,
+// DELETE /rooms/{id}/users[/{user}].
 #include <string>
 #include <string_view>
 
 #include "core/api/rooms_common.hpp"
-#include "core/api/rooms_handlers.hpp"
 
 namespace mimrest::detail {
 
 namespace {
 
-constexpr std::string_view kNotAllowed =
-    "Given user does not have permission to change affiliations";
+using namespace rooms;
 
-/// The bare JID of the user to add or remove; `given` is echoed in the error.
-Expected<Jid, Response> target_user(std::string_view given) {
+constexpr ApiError kMissingJid{400, "Missing JID"};
+constexpr ApiError kInvalidUser{400, "Invalid user JID: ", "<jid>"};
+constexpr ApiError kNotAllowed{403, "Given user does not have permission to change affiliations"};
+
+void change_affiliation(const CallPtr& call, const Jid& room, std::string_view given,
+                        Affiliation affiliation) {
   auto target = Jid::parse(given);
   if (!target) {
-    return unexpected(error_response(400, "Invalid user JID: " + std::string(given)));
+    call->fail(kInvalidUser, given);
+    return;
   }
-  return target->bare();
+  call->with_backend([&](const Backend& backend) {
+    backend.muc_light->async_set_affiliation(call->user(), room, target->bare(), affiliation,
+                                             call->then([call](RoomResult changed) {
+                                               if (!changed) {
+                                                 rooms::fail(*call, changed.error(), kNotAllowed);
+                                                 return;
+                                               }
+                                               call->respond_empty(204);
+                                             }));
+  });
 }
 
-Response change_affiliation(const HandlerContext& context, const Jid& room, const Jid& target,
-                            Affiliation affiliation) {
-  auto changed = context.backend.muc_light.set_affiliation(context.user, room, target, affiliation);
-  if (!changed) {
-    return room_error_response(changed.error(), kNotAllowed);
+void post_room_user(const CallPtr& call) {
+  auto room = resolve_param(*call);
+  if (!room) {
+    return;
   }
-  return empty_response(204);
+  auto body = parse_json_object(*call);
+  if (!body) {
+    return;
+  }
+  const rapidjson::Value* user = find_member(*body, "user");
+  if (user == nullptr) {
+    call->fail(kMissingJid);
+    return;
+  }
+  // A value that is not a string is no JID either; echo it as JSON text.
+  if (!user->IsString()) {
+    call->fail(kInvalidUser, as_given(*user));
+    return;
+  }
+  change_affiliation(call, *room, as_given(*user), Affiliation::member);
+}
+
+void delete_room_user(const CallPtr& call) {
+  auto room = resolve_param(*call);
+  if (!room) {
+    return;
+  }
+  auto user = call->param("user");
+  if (!user) {
+    call->fail(kMissingJid);
+    return;
+  }
+  change_affiliation(call, *room, *user, Affiliation::none);
 }
 
 }  // namespace
 
-Response post_room_user(const HandlerContext& context) {
-  auto room = resolve_room_param(context);
-  if (!room) {
-    return room.error();
-  }
-  auto body = parse_json_object(context);
-  if (!body) {
-    return body.error();
-  }
-  const rapidjson::Value* user = find_member(body.value(), "user");
-  if (user == nullptr) {
-    return error_response(400, "Missing JID");
-  }
-  // A value that is not a string is no JID either; echo it as JSON text.
-  if (!user->IsString()) {
-    return error_response(400, "Invalid user JID: " + as_given(*user));
-  }
-  const std::string given = as_given(*user);
-  auto target = target_user(given);
-  if (!target) {
-    return target.error();
-  }
-  return change_affiliation(context, room.value(), target.value(), Affiliation::member);
-}
-
-Response delete_room_user(const HandlerContext& context) {
-  auto room = resolve_room_param(context);
-  if (!room) {
-    return room.error();
-  }
-  if (context.params.size() < 2) {
-    return error_response(400, "Missing JID");
-  }
-  auto target = target_user(context.params[1]);
-  if (!target) {
-    return target.error();
-  }
-  return change_affiliation(context, room.value(), target.value(), Affiliation::none);
+const RouteGroup& rooms_users_group() {
+  static const RouteGroup group{
+      "rooms_users",
+      rooms::available,
+      true,
+      true,
+      {kIdDoc, {"user", "path", "string", "The user's bare JID (percent-encoded)"}},
+      {
+          {"/rooms/{id}/users",
+           "application/json",
+           {{"POST",
+             post_room_user,
+             "Add a member (owner only)",
+             R"({"type":"object","required":["user"],"properties":{"user":{"type":"string"}}})",
+             204,
+             "Added",
+             "",
+             {&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &common_errors::invalid_body,
+              &kMissingJid, &kInvalidUser, &kRoomNotFound, &kNotOccupant, &kNotAllowed}},
+            {"DELETE",
+             delete_room_user,
+             "Remove a user (the user is missing here)",
+             "",
+             400,
+             "Always",
+             "",
+             {&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &kMissingJid}}}},
+          {"/rooms/{id}/users/{user}",
+           "application/json",
+           {{"DELETE",
+             delete_room_user,
+             "Remove a user: the owner removes anyone, a member only themself",
+             "",
+             204,
+             "Removed",
+             "",
+             {&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &kInvalidUser, &kRoomNotFound,
+              &kNotOccupant, &kNotAllowed}}}},
+      }};
+  return group;
 }
 
 }  // namespace mimrest::detail

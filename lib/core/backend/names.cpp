@@ -1,8 +1,48 @@
-// Wire names of the backend enums, as the API shows them.
+// Wire names of the backend enums, as the API shows them, and the few
+// helpers the ready-made backends share.
+#include "mimrest/backend/failure.hpp"
 #include "mimrest/backend/muc_light.hpp"
+#include "mimrest/backend/reference_backend.hpp"
 #include "mimrest/backend/roster.hpp"
 
 namespace mimrest {
+
+std::string_view to_string(Failure failure) noexcept {
+  return failure == Failure::unavailable ? "unavailable" : "internal";
+}
+
+std::string_view to_string(AccountError error) noexcept {
+  switch (error) {
+    case AccountError::invalid_jid:
+      return "not a bare user JID";
+    case AccountError::unknown_domain:
+      return "not on one of the configured domains";
+    case AccountError::already_exists:
+      return "the user already exists";
+    case AccountError::not_found:
+      return "no such user";
+    case AccountError::unavailable:
+      return "the storage cannot be reached";
+    case AccountError::internal:
+      break;
+  }
+  return "a storage error";
+}
+
+std::optional<std::string> muc_light_service(std::string_view pattern,
+                                             std::string_view user_domain) {
+  static constexpr std::string_view placeholder = "@HOST@";
+  std::string service(pattern);
+  for (auto at = service.find(placeholder); at != std::string::npos;
+       at = service.find(placeholder, at + user_domain.size())) {
+    service.replace(at, placeholder.size(), user_domain);
+  }
+  auto prepared = Jid::parse(service);
+  if (!prepared || !prepared->local().empty() || !prepared->is_bare()) {
+    return std::nullopt;
+  }
+  return prepared->domain();
+}
 
 std::string_view to_string(Subscription subscription) noexcept {
   switch (subscription) {

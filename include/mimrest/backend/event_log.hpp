@@ -1,0 +1,60 @@
+// Replaying what a user missed (an optional capability, for resumable event
+// streams): the asynchronous interface and its synchronous base.
+//
+// The backend numbers every archived message - one-to-one rows of every
+// user's archive and room rows alike - from ONE increasing sequence, in the
+// order the rows become visible (committed), and puts that number on the
+// RoutedStanza it delivers live (RoutedStanza::sequence). A stream that saw
+// sequence N can then ask for everything after N.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mimrest/backend/failure.hpp"
+#include "mimrest/completion.hpp"
+#include "mimrest/expected.hpp"
+#include "mimrest/jid.hpp"
+
+namespace mimrest {
+
+/// One archived message as the user's live stream would have received it.
+struct LoggedEvent {
+  std::uint64_t sequence = 0;
+  std::int64_t timestamp_us = 0;  ///< when it was archived
+  std::string stanza_xml;         ///< type="chat", or type="groupchat" from room/sender
+};
+
+using EventsResult = Expected<std::vector<LoggedEvent>, Failure>;
+using SequenceResult = Expected<std::uint64_t, Failure>;
+
+/// Every async_ operation finishes through its Completion (completion.hpp):
+/// exactly once, inline or later, from any thread; arguments are valid only
+/// during the call. Called concurrently from many threads.
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+  /// The messages of `user`'s one-to-one archive and of the archives of the
+  /// rooms `user` occupies now, with a sequence greater than `after`, oldest
+  /// (lowest sequence) first, at most `limit` of them.
+  virtual void async_events_after(const Jid& user, std::uint64_t after, std::size_t limit,
+                                  Completion<EventsResult> done) = 0;
+  /// The highest sequence handed out so far (0 when none).
+  virtual void async_last_sequence(Completion<SequenceResult> done) = 0;
+};
+
+/// For an event log that answers at once: override the plain functions; an
+/// exception one throws is answered as Failure::internal. Thread-safe.
+class SyncEventLog : public EventLog {
+ public:
+  virtual EventsResult events_after(const Jid& user, std::uint64_t after, std::size_t limit) = 0;
+  virtual SequenceResult last_sequence() = 0;
+
+  void async_events_after(const Jid& user, std::uint64_t after, std::size_t limit,
+                          Completion<EventsResult> done) final;
+  void async_last_sequence(Completion<SequenceResult> done) final;
+};
+
+}  // namespace mimrest

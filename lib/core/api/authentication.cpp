@@ -1,0 +1,161 @@
+// Authentication: Basic against the host's verifier, Bearer against the token
+// store. Every failure answers the same 401, whatever went wrong; failed
+// attempts count towards the throttle, which refuses further attempts with
+// 429 without checking them.
+#include "core/api/authentication.hpp"
+
+#include <string>
+#include <utility>
+
+#include "core/api/query.hpp"
+#include "core/detail/json_writer.hpp"
+#include "core/detail/text.hpp"
+#include "mimrest/basic_auth.hpp"
+#include "mimrest/bearer_token.hpp"
+
+namespace mimrest::detail {
+
+namespace {
+
+// The token in `access_token` of the query, when there is exactly one.
+std::optional<std::string> query_token(const Request& request) {
+  auto pairs = parse_query(request.query);
+  if (!pairs) {
+    return std::nullopt;
+  }
+  std::optional<std::string> token;
+  for (auto& [key, value] : *pairs) {
+    if (key == "access_token") {
+      if (token) {
+        return std::nullopt;
+      }
+      token = std::move(value);
+    }
+  }
+  return token;
+}
+
+void authenticate_bearer(const CallPtr& call, std::string token, std::function<void()> next) {
+  Api::State& state = call->state();
+  const std::string& address = call->request().remote_address;
+  const std::int64_t now = state.now_us();
+  if (auto wait = state.throttle.blocked({}, address, now)) {
+    answer_throttled(*call, *wait);
+    return;
+  }
+  if (!is_bearer_token_shaped(token)) {
+    state.throttle.record_failure({}, address, now);
+    answer_unauthorized(*call);
+    return;
+  }
+  call->with_backend([&](const Backend& backend) {
+    backend.tokens->async_find(
+        bearer_token_hash(token), now,
+        call->then([call, next = std::move(next), now](TokenLookupResult found) {
+          if (!found) {
+            call->fail(found.error());
+            return;
+          }
+          const auto& record = found.value();
+          if (!record || record->kind != TokenKind::access || record->expires_us <= now) {
+            call->state().throttle.record_failure({}, call->request().remote_address, now);
+            answer_unauthorized(*call);
+            return;
+          }
+          call->set_user(record->user.bare());
+          next();
+        }));
+  });
+}
+
+void authenticate_basic(const CallPtr& call, std::optional<std::string_view> header,
+                        std::function<void()> next) {
+  Api::State& state = call->state();
+  const std::string& address = call->request().remote_address;
+  const std::int64_t now = state.now_us();
+  std::optional<BasicCredentials> credentials;
+  if (header) {
+    credentials = parse_basic_authorization(*header);
+  }
+  std::string account = credentials ? credentials->user.bare_string() : std::string();
+  if (auto wait = state.throttle.blocked(account, address, now)) {
+    answer_throttled(*call, *wait);
+    return;
+  }
+  if (!credentials) {
+    state.throttle.record_failure(account, address, now);
+    answer_unauthorized(*call);
+    return;
+  }
+  call->with_backend([&](const Backend& backend) {
+    backend.passwords->async_verify(
+        credentials->user, credentials->password,
+        call->then([call, next = std::move(next), user = credentials->user,
+                    account = std::move(account)](VerifyResult verified) {
+          Api::State& s = call->state();
+          const std::string& from = call->request().remote_address;
+          if (!verified) {
+            call->fail(verified.error());
+            return;
+          }
+          if (!*verified) {
+            s.throttle.record_failure(account, from, s.now_us());
+            answer_unauthorized(*call);
+            return;
+          }
+          s.throttle.record_success(account, from);
+          call->set_user(user);
+          next();
+        }));
+  });
+}
+
+}  // namespace
+
+void answer_throttled(Call& call, std::chrono::seconds retry_after) {
+  Response response;
+  response.status = common_errors::throttled.status;
+  response.headers.set("Content-Type", "application/json");
+  response.headers.set("Retry-After", std::to_string(retry_after.count()));
+  response.body = json_string(common_errors::throttled.text);
+  call.respond(std::move(response));
+}
+
+void answer_unauthorized(Call& call) {
+  const ApiConfig& config = call.config();
+  Response response;
+  response.status = 401;
+  response.headers.add("WWW-Authenticate", "Basic realm=\"" + config.realm + "\"");
+  if (config.tokens.enabled && call.state().backend.tokens != nullptr) {
+    response.headers.add("WWW-Authenticate",
+                         "Bearer realm=\"" + config.realm + "\", error=\"invalid_token\"");
+  }
+  call.respond(std::move(response));
+}
+
+void authenticate(const CallPtr& call, std::function<void()> next) {
+  const Api::State& state = call->state();
+  const Request& request = call->request();
+  auto header = request.headers.get("Authorization");
+  const bool tokens = state.config.tokens.enabled && state.backend.tokens != nullptr;
+  if (tokens) {
+    if (header) {
+      std::string_view value = trim(*header);
+      constexpr std::string_view scheme = "bearer";
+      if (value.size() >= scheme.size() && iequals(value.substr(0, scheme.size()), scheme) &&
+          (value.size() == scheme.size() || value[scheme.size()] == ' ')) {
+        auto token = parse_bearer_authorization(value);
+        authenticate_bearer(call, token ? std::string(*token) : std::string(), std::move(next));
+        return;
+      }
+    } else if (call->operation()->token_in_query) {
+      if (auto token = query_token(request)) {
+        authenticate_bearer(call, std::move(*token), std::move(next));
+        return;
+      }
+    }
+  }
+  authenticate_basic(call, header, std::move(next));
+}
+
+}  // namespace mimrest::detail

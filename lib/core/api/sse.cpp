@@ -1,0 +1,174 @@
+// The sse group: GET /sse opens a live session that pushes the user's
+// messages as server-sent events; with resumable streams it first replays
+// what the client missed after its Last-Event-ID.
+#include <memory>
+#include <string>
+
+#include "core/api/call.hpp"
+#include "core/api/query.hpp"
+#include "mimrest/crypto.hpp"
+#include "mimrest/sse.hpp"
+
+namespace mimrest::detail {
+
+namespace {
+
+constexpr ApiError kInvalidLastEventId{400, "Invalid Last-Event-ID"};
+constexpr ApiError kTooManyStreams{429, "Too many event streams"};
+
+bool resumable(const Call& call) {
+  return call.config().sse.resume && call.state().backend.events != nullptr;
+}
+
+/// The Last-Event-ID the client sent (header first, then the query), or
+/// nullopt when none; an empty optional inside when it is malformed.
+std::optional<std::optional<std::uint64_t>> last_event_id(const Call& call) {
+  std::optional<std::string> text;
+  if (auto header = call.request().headers.get("Last-Event-ID")) {
+    text = std::string(*header);
+  } else if (auto pairs = parse_query(call.request().query)) {
+    for (auto& [key, value] : *pairs) {
+      if (key == "last_event_id") {
+        text = std::move(value);
+      }
+    }
+  }
+  if (!text) {
+    return std::nullopt;
+  }
+  return parse_sse_event_id(*text);
+}
+
+void open_stream(const CallPtr& call, std::optional<std::uint64_t> replay_after) {
+  const ApiConfig& config = call->config();
+  auto streams = call->state().streams;
+  const Jid user = call->user();
+  SseStream::Options options;
+  options.timestamp_unit = config.sse.timestamp_unit;
+  options.now_us = config.now_us;  // copied: the stream may outlive the Api
+  options.max_unread_bytes = config.sse.max_unread_bytes;
+  options.resumable = resumable(*call);
+  options.on_close = [streams, user] { streams->close(user); };
+  auto stream = std::make_shared<SseStream>(std::move(options));
+  if (replay_after) {
+    stream->begin_replay();
+  }
+
+  auto full = Jid::from_parts(user.local(), user.domain(), "sse-" + random_uuid());
+  if (!full) {
+    stream->close();
+    call->fail(Failure::internal);  // cannot happen: a UUID is a valid resource
+    return;
+  }
+  call->with_backend([&](const Backend& backend) {
+    backend.sessions->async_open_session(
+        *full, stream, call->then([call, stream, replay_after](OpenSessionResult session) {
+          if (!session) {
+            stream->close();
+            call->fail(session.error());
+            return;
+          }
+          stream->hold_session(std::move(session).value());
+          Response response;
+          response.status = 200;
+          response.headers.set("Content-Type", "text/event-stream");
+          response.headers.set("Cache-Control", "no-cache");
+          response.event_stream = stream;
+          call->respond(std::move(response));
+          if (!replay_after) {
+            return;
+          }
+          const std::size_t max_replay = call->config().sse.max_replay;
+          call->with_backend([&](const Backend& b) {
+            b.events->async_events_after(call->user(), *replay_after, max_replay + 1,
+                                         // The answer is out: a failure here can only end the
+                                         // stream, and the client reconnects.
+                                         Completion<EventsResult>(
+                                             [stream, max_replay](EventsResult events) {
+                                               if (!events) {
+                                                 stream->close();
+                                                 return;
+                                               }
+                                               stream->finish_replay(*events,
+                                                                     events->size() > max_replay);
+                                             },
+                                             [stream] { stream->close(); }));
+          });
+        }));
+  });
+  // A stream that is never served (the Api going away, a dropped
+  // completion) ends when its last reference goes: its destructor closes it.
+}
+
+void get_sse(const CallPtr& call) {
+  std::optional<std::uint64_t> replay_after;
+  const bool resume = resumable(*call);
+  if (resume) {
+    auto given = last_event_id(*call);
+    if (given && !*given) {
+      call->fail(kInvalidLastEventId);
+      return;
+    }
+    if (given) {
+      replay_after = **given;
+    }
+  }
+  if (!call->state().streams->try_open(call->user(), call->config().sse.max_streams_per_user)) {
+    call->fail(kTooManyStreams);
+    return;
+  }
+  if (!replay_after) {
+    open_stream(call, std::nullopt);
+    return;
+  }
+  // An id beyond the last sequence handed out was never issued.
+  call->with_backend([&](const Backend& backend) {
+    backend.events->async_last_sequence(call->then([call, replay_after](SequenceResult last) {
+      if (!last || *replay_after > *last) {
+        call->state().streams->close(call->user());
+        if (!last) {
+          call->fail(last.error());
+        } else {
+          call->fail(kInvalidLastEventId);
+        }
+        return;
+      }
+      open_stream(call, replay_after);
+    }));
+  });
+}
+
+}  // namespace
+
+const RouteGroup& sse_group() {
+  static const RouteGroup group{
+      "sse",
+      [](const ApiConfig&, const Backend& backend) { return backend.sessions != nullptr; },
+      true,
+      true,
+      {{"last_event_id", "query", "string",
+        "With resumable streams: the id of the last event received (as the Last-Event-ID "
+        "header)"},
+       {"access_token", "query", "string",
+        "With tokens enabled: an access token, for clients that cannot set headers"}},
+      {
+          {"/sse",
+           "text/event-stream",
+           {{"GET",
+             get_sse,
+             "Open a server-sent-events stream of incoming messages",
+             "",
+             200,
+             "An event stream: `message` events (chat JSON) and `room.message` events (room "
+             "JSON with `room`); ids count from 1, or are resume tokens when streams are "
+             "resumable (then `reset` tells the client to reload its history).",
+             R"({"type":"string"})",
+             {&kInvalidLastEventId, &kTooManyStreams},
+             {"last_event_id", "access_token"},
+             Access::user,
+             /*token_in_query=*/true}}},
+      }};
+  return group;
+}
+
+}  // namespace mimrest::detail

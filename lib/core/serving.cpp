@@ -1,0 +1,182 @@
+// The adapter kit: request accounting, event streams and their keepalives,
+// drain on stop.
+#include "mimrest/serving.hpp"
+
+#include <vector>
+
+#include "core/detail/json_writer.hpp"
+
+namespace mimrest {
+
+bool is_transport_header(std::string_view name) noexcept {
+  for (std::string_view framing : {"Content-Length", "Transfer-Encoding", "Connection",
+                                   "Keep-Alive", "Upgrade", "TE", "Trailer"}) {
+    if (iequals(name, framing)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+ServingGate::ServingGate(const Api& api)
+    : api_(api),
+      max_body_bytes_(api.config().max_body_bytes),
+      server_name_(api.config().server_name),
+      keepalive_interval_(api.config().sse.keepalive_interval) {}
+
+bool ServingGate::handle(Request request, Responder respond) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (api_closed_) {
+      return false;
+    }
+    ++in_api_;
+  }
+  // Returns once the request is dispatched; completions may come later, and
+  // the Api keeps what they need alive.
+  api_.handle(std::move(request), std::move(respond));
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (--in_api_ == 0) {
+    idle_.notify_all();
+  }
+  return true;
+}
+
+Response ServingGate::transport_error(int status, std::string_view message) const {
+  Response response;
+  response.status = status;
+  response.headers.set("Content-Type", "application/json");
+  response.headers.set("Server", server_name_);
+  std::string body = detail::json_string(message);
+  response.body = std::move(body);
+  return response;
+}
+
+Response ServingGate::body_too_large() const {
+  return transport_error(413, "Request body too large");
+}
+
+Response ServingGate::stopping_response() const {
+  return transport_error(503, "Service unavailable");
+}
+
+ServingGate::~ServingGate() = default;
+
+ServingGate::Ticket::Ticket(Ticket&& other) noexcept : gate_(other.gate_) {
+  other.gate_ = nullptr;
+}
+
+ServingGate::Ticket& ServingGate::Ticket::operator=(Ticket&& other) noexcept {
+  if (this != &other) {
+    if (gate_ != nullptr) {
+      gate_->leave();
+    }
+    gate_ = other.gate_;
+    other.gate_ = nullptr;
+  }
+  return *this;
+}
+
+ServingGate::Ticket::~Ticket() {
+  if (gate_ != nullptr) {
+    gate_->leave();
+  }
+}
+
+std::optional<ServingGate::Ticket> ServingGate::enter() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) {
+    return std::nullopt;
+  }
+  ++in_flight_;
+  return Ticket(this);
+}
+
+void ServingGate::leave() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --in_flight_;
+  idle_.notify_all();
+}
+
+bool ServingGate::add_stream(const std::shared_ptr<SseStream>& stream) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      streams_.emplace(next_stream_++, stream);
+      return true;
+    }
+  }
+  stream->close();
+  return false;
+}
+
+void ServingGate::tick() {
+  std::vector<std::shared_ptr<SseStream>> open;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open.reserve(streams_.size());
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      auto stream = it->second.lock();
+      if (!stream || stream->closed()) {
+        it = streams_.erase(it);
+      } else {
+        open.push_back(std::move(stream));
+        ++it;
+      }
+    }
+  }
+  // Outside the lock: a keepalive may wake the transport.
+  for (const auto& stream : open) {
+    stream->keepalive();
+  }
+}
+
+std::chrono::milliseconds ServingGate::keepalive_interval() const noexcept {
+  return keepalive_interval_;
+}
+
+bool ServingGate::stop(std::chrono::milliseconds drain) {
+  std::vector<std::shared_ptr<SseStream>> open;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    for (auto& [id, weak] : streams_) {
+      if (auto stream = weak.lock()) {
+        open.push_back(std::move(stream));
+      }
+    }
+    streams_.clear();
+  }
+  // Ending the streams lets their responses complete like any other.
+  for (const auto& stream : open) {
+    stream->close();
+  }
+  open.clear();
+  std::unique_lock<std::mutex> lock(mutex_);
+  const bool drained = idle_.wait_for(lock, drain, [&] { return in_flight_ == 0; });
+  api_closed_ = true;
+  idle_.wait(lock, [&] { return in_api_ == 0; });
+  return drained;
+}
+
+bool ServingGate::stopping() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stopping_;
+}
+
+std::size_t ServingGate::in_flight() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return in_flight_;
+}
+
+std::size_t ServingGate::open_streams() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::size_t count = 0;
+  for (const auto& [id, weak] : streams_) {
+    auto stream = weak.lock();
+    count += stream && !stream->closed() ? 1 : 0;
+  }
+  return count;
+}
+
+}  // namespace mimrest
