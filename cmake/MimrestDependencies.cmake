@@ -37,3 +37,17 @@ endif()
 if(MIMREST_WITH_CPPREST)
   mimrest_find_dependency(cpprestsdk)
 endif()
+
+# The SQL backend: SQLite (CMake's FindSQLite3) and libpq (pkg-config). The
+# option is declared here because the dependencies are found before lib/.
+if(NOT MIMREST_FINDING_FOR_PACKAGE)
+  option(MIMREST_WITH_SQL "Build the SQL backend (mimrest::sql: SQLite and PostgreSQL)" ON)
+endif()
+if(MIMREST_WITH_SQL)
+  mimrest_find_dependency(SQLite3)
+  if(NOT TARGET mimrest_libpq)
+    pkg_check_modules(MIMREST_LIBPQ REQUIRED IMPORTED_TARGET GLOBAL libpq)
+    add_library(mimrest_libpq INTERFACE IMPORTED GLOBAL)
+    target_link_libraries(mimrest_libpq INTERFACE PkgConfig::MIMREST_LIBPQ)
+  endif()
+endif()

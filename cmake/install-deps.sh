@@ -8,6 +8,7 @@ packages=(
   libpugixml-dev rapidjson-dev libssl-dev libidn-dev
   libcpprest-dev libboost-system-dev
   catch2 openssl curl
+  libsqlite3-dev libpq-dev postgresql
 )
 
 missing=()

@@ -1,0 +1,63 @@
+#include "sql/chat.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "sql/jobs.hpp"
+#include "sql/queries.hpp"
+
+namespace mimrest::sql::detail {
+
+void ChatRouter::async_route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml,
+                                          Completion<RouteResult> done) {
+  Jid sender = from.bare();
+  Jid recipient = to.bare();
+  const bool local_domain = hosting_.is_local_domain(recipient.domain());
+  auto stanza = std::make_shared<const std::string>(std::move(stanza_xml));
+  store_.write(write_job<RouteResult>(
+      [sender = std::move(sender), recipient = std::move(recipient), local_domain, stanza](
+          Connection& db, WriteContext& context) -> RouteResult {
+        const std::string sender_text = sender.bare_string();
+        const std::string recipient_text = recipient.bare_string();
+        const std::int64_t sender_id = intern_jid(db, sender_text);
+        const bool self = sender == recipient;
+        const std::int64_t recipient_id = self ? sender_id : intern_jid(db, recipient_text);
+        const bool local_recipient = local_domain && account_exists(db, recipient_text);
+        if (self) {
+          // One archive, one row: it is also what the recipient receives.
+          const auto seq = context.next_sequence();
+          insert_row(db, seq, sender_id, sender_id, RowKind::received, *stanza);
+          context.deliver({recipient}, RoutedStanza::make(*stanza, seq));
+          return {};
+        }
+        insert_row(db, context.next_sequence(), sender_id, recipient_id, RowKind::sent, *stanza);
+        if (local_recipient) {
+          const auto seq = context.next_sequence();
+          insert_row(db, seq, recipient_id, sender_id, RowKind::received, *stanza);
+          context.deliver({recipient}, RoutedStanza::make(*stanza, seq));
+        }
+        return {};
+      },
+      std::move(done)));
+}
+
+void ChatArchive::async_messages(const ArchiveQuery& query, Completion<ArchiveResult> done) {
+  std::string owner = query.owner.bare_string();
+  std::optional<std::string> peer;
+  if (query.with) {
+    peer = query.with->bare_string();
+  }
+  const std::size_t limit = std::min(query.limit, hosting_.config().max_result_limit);
+  if (limit == 0) {
+    done(ArchiveResult(std::vector<ArchivedMessage>{}));
+    return;
+  }
+  store_.read(read_job<ArchiveResult>(
+      [owner = std::move(owner), peer = std::move(peer), before = query.before_us,
+       after = query.after_us, limit](Connection& db) -> ArchiveResult {
+        return read_rows(db, owner, peer, before, after, limit);
+      },
+      std::move(done)));
+}
+
+}  // namespace mimrest::sql::detail

@@ -1,0 +1,60 @@
+#include "sql/hosting.hpp"
+
+#include <chrono>
+
+namespace mimrest::sql::detail {
+
+std::string prepare_domain(std::string_view domain) {
+  auto parsed = Jid::parse(domain);
+  if (parsed && parsed->local().empty() && parsed->is_bare()) {
+    return parsed->domain();
+  }
+  return std::string(domain);
+}
+
+Hosting::Hosting(const HostingConfig& config) : config_(config) {
+  if (!config_.now_us) {
+    config_.now_us = [] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (config_.password_iterations == 0) {
+    config_.password_iterations = 1;
+  }
+  for (const auto& domain : config_.domains) {
+    domains_.insert(prepare_domain(domain));
+  }
+}
+
+bool Hosting::is_local_domain(std::string_view domain) const {
+  return domains_.count(std::string(domain)) != 0;
+}
+
+bool Hosting::is_local_user_jid(const Jid& jid) const {
+  return jid.is_bare() && !jid.local().empty() && is_local_domain(jid.domain());
+}
+
+std::optional<std::string> Hosting::service_domain(std::string_view user_domain) const {
+  if (!config_.muc_light_enabled) {
+    return std::nullopt;
+  }
+  const std::string domain = prepare_domain(user_domain);
+  if (!is_local_domain(domain)) {
+    return std::nullopt;
+  }
+  std::string service = config_.muc_light_host;
+  static constexpr std::string_view placeholder = "@HOST@";
+  for (auto at = service.find(placeholder); at != std::string::npos;
+       at = service.find(placeholder, at + domain.size())) {
+    service.replace(at, placeholder.size(), domain);
+  }
+  auto parsed = Jid::parse(service);
+  if (!parsed || !parsed->local().empty() || !parsed->is_bare()) {
+    return std::nullopt;
+  }
+  return parsed->domain();
+}
+
+}  // namespace mimrest::sql::detail

@@ -1,0 +1,91 @@
+// Internal: write and read requests made of a function and a Completion.
+#pragma once
+
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "mimrest/backend/muc_light.hpp"
+#include "mimrest/backend/reference_backend.hpp"
+#include "mimrest/backend/roster.hpp"
+#include "mimrest/completion.hpp"
+#include "mimrest/expected.hpp"
+#include "sql/store.hpp"
+
+namespace mimrest::sql::detail {
+
+/// The error of each interface that says "the storage failed".
+inline Failure error_from(Failure failure, Failure*) {
+  return failure;
+}
+inline RosterError error_from(Failure failure, RosterError*) {
+  return failure == Failure::unavailable ? RosterError::unavailable : RosterError::internal;
+}
+inline RoomError error_from(Failure failure, RoomError*) {
+  return room_error(failure == Failure::unavailable ? RoomErrorKind::unavailable
+                                                    : RoomErrorKind::internal);
+}
+inline AccountError error_from(Failure failure, AccountError*) {
+  return failure == Failure::unavailable ? AccountError::unavailable : AccountError::internal;
+}
+
+/// `Result` (an Expected) holding the storage failure.
+template <class Result>
+Result failure_result(Failure failure) {
+  using Error = std::decay_t<decltype(std::declval<const Result&>().error())>;
+  return unexpected(error_from(failure, static_cast<Error*>(nullptr)));
+}
+
+/// A write request: `fn(Connection&, WriteContext&) -> Result`. A result
+/// without a value rolls its statements back. `fn` must not consume what it
+/// captured: it may run twice (after a lost connection).
+template <class Result, class Fn>
+class FnWriteJob final : public WriteJob {
+ public:
+  FnWriteJob(Fn fn, Completion<Result> done) : fn_(std::move(fn)), done_(std::move(done)) {}
+  bool run(Connection& db, WriteContext& context) override {
+    result_.reset();
+    result_.emplace(fn_(db, context));
+    return result_->has_value();
+  }
+  void committed() override { done_(std::move(*result_)); }
+  void failed(Failure failure) override { done_(failure_result<Result>(failure)); }
+
+ private:
+  Fn fn_;
+  Completion<Result> done_;
+  std::optional<Result> result_;
+};
+
+template <class Result, class Fn>
+std::unique_ptr<WriteJob> write_job(Fn fn, Completion<Result> done) {
+  return std::make_unique<FnWriteJob<Result, Fn>>(std::move(fn), std::move(done));
+}
+
+/// A read request: `fn(Connection&) -> Result`, in one snapshot when asked.
+template <class Result, class Fn>
+class FnReadJob final : public ReadJob {
+ public:
+  FnReadJob(Fn fn, Completion<Result> done, bool snapshot)
+      : fn_(std::move(fn)), done_(std::move(done)), snapshot_(snapshot) {}
+  bool snapshot() const override { return snapshot_; }
+  void run(Connection& db) override {
+    result_.reset();
+    result_.emplace(fn_(db));
+  }
+  void complete() override { done_(std::move(*result_)); }
+  void failed(Failure failure) override { done_(failure_result<Result>(failure)); }
+
+ private:
+  Fn fn_;
+  Completion<Result> done_;
+  bool snapshot_;
+  std::optional<Result> result_;
+};
+
+template <class Result, class Fn>
+std::unique_ptr<ReadJob> read_job(Fn fn, Completion<Result> done, bool snapshot = false) {
+  return std::make_unique<FnReadJob<Result, Fn>>(std::move(fn), std::move(done), snapshot);
+}
+
+}  // namespace mimrest::sql::detail

@@ -1,0 +1,401 @@
+#include "sql/rooms.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <pugixml.hpp>
+
+#include "mimrest/crypto.hpp"
+#include "sql/jobs.hpp"
+
+namespace mimrest::sql::detail {
+
+namespace {
+
+constexpr const char* kAffiliationsNs = "urn:xmpp:muclight:0#affiliations";
+// Attempts at a fresh random node before giving up (a clash is already
+// astronomically unlikely with 128 random bits).
+constexpr int kFreshNodeAttempts = 8;
+
+struct StringWriter final : pugi::xml_writer {
+  std::string out;
+  void write(const void* data, std::size_t size) override {
+    out.append(static_cast<const char*>(data), size);
+  }
+};
+
+std::string serialize(const pugi::xml_document& document) {
+  StringWriter writer;
+  document.save(writer, "", pugi::format_raw | pugi::format_no_declaration);
+  return std::move(writer.out);
+}
+
+void set_attribute(pugi::xml_node node, const char* name, const std::string& value) {
+  auto attribute = node.attribute(name);
+  if (!attribute) {
+    attribute = node.append_attribute(name);
+  }
+  attribute.set_value(value.c_str());
+}
+
+std::string to_hex(const std::string& bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    hex.push_back(digits[byte >> 4]);
+    hex.push_back(digits[byte & 0x0f]);
+  }
+  return hex;
+}
+
+using Change = std::pair<std::string, Affiliation>;
+
+/// <message from=room to=room type=groupchat id=..><x xmlns=..#affiliations>
+/// <user affiliation=..>jid</user>...</x></message>
+std::string affiliation_message(const std::string& room, const std::vector<Change>& changes) {
+  pugi::xml_document document;
+  auto message = document.append_child("message");
+  set_attribute(message, "from", room);
+  set_attribute(message, "to", room);
+  set_attribute(message, "type", "groupchat");
+  set_attribute(message, "id", random_uuid());
+  auto x = message.append_child("x");
+  set_attribute(x, "xmlns", kAffiliationsNs);
+  for (const auto& [user, affiliation] : changes) {
+    auto item = x.append_child("user");
+    set_attribute(item, "affiliation", std::string(to_string(affiliation)));
+    item.append_child(pugi::node_pcdata).set_value(user.c_str());
+  }
+  return serialize(document);
+}
+
+Unexpected<RoomError> fail(RoomErrorKind kind) {
+  return unexpected(room_error(kind));
+}
+
+std::int64_t affiliation_code(Affiliation affiliation) {
+  return affiliation == Affiliation::owner ? 0 : 1;
+}
+
+/// The room and its occupants when `user` occupies it.
+struct Occupied {
+  RoomRow room;
+  std::vector<OccupantRow> occupants;
+  std::size_t self = 0;  ///< index of the user in occupants
+};
+
+Expected<Occupied, RoomError> occupied(Connection& db, const std::string& room,
+                                       const std::string& user) {
+  auto found = find_room(db, room);
+  if (!found) {
+    return fail(RoomErrorKind::room_not_found);
+  }
+  Occupied result{*found, room_occupants(db, found->id), 0};
+  auto self = std::find_if(result.occupants.begin(), result.occupants.end(),
+                           [&](const OccupantRow& o) { return o.jid == user; });
+  if (self == result.occupants.end()) {
+    return fail(RoomErrorKind::not_occupant);
+  }
+  result.self = static_cast<std::size_t>(self - result.occupants.begin());
+  return result;
+}
+
+std::vector<Jid> recipients_of(const std::vector<OccupantRow>& occupants) {
+  std::vector<Jid> recipients;
+  recipients.reserve(occupants.size());
+  for (const auto& occupant : occupants) {
+    recipients.push_back(stored_jid(occupant.jid));
+  }
+  return recipients;
+}
+
+}  // namespace
+
+std::vector<Jid> removed_users(const std::string& stanza_xml) {
+  std::vector<Jid> users;
+  pugi::xml_document document;
+  if (!document.load_buffer(stanza_xml.data(), stanza_xml.size())) {
+    return users;
+  }
+  for (auto x : document.document_element().children("x")) {
+    if (std::string_view(x.attribute("xmlns").value()) != kAffiliationsNs) {
+      continue;
+    }
+    for (auto user : x.children("user")) {
+      if (std::string_view(user.attribute("affiliation").value()) == "none") {
+        if (auto jid = Jid::parse(user.text().get())) {
+          users.push_back(std::move(jid.value()));
+        }
+      }
+    }
+  }
+  return users;
+}
+
+RoomResult change_affiliation(Connection& db, WriteContext& context, const std::string& actor,
+                              const std::string& room, const std::string& target,
+                              Affiliation affiliation) {
+  auto found = find_room(db, room);
+  if (!found) {
+    return fail(RoomErrorKind::room_not_found);
+  }
+  auto occupants = room_occupants(db, found->id);
+  auto acting = std::find_if(occupants.begin(), occupants.end(),
+                             [&](const OccupantRow& o) { return o.jid == actor; });
+  if (acting == occupants.end()) {
+    return fail(RoomErrorKind::not_occupant);
+  }
+  const bool actor_is_owner = acting->affiliation == Affiliation::owner;
+  auto targeted = std::find_if(occupants.begin(), occupants.end(),
+                               [&](const OccupantRow& o) { return o.jid == target; });
+  std::vector<Change> changes;
+  std::vector<Jid> recipients;
+
+  if (affiliation == Affiliation::member) {
+    if (!actor_is_owner) {
+      return fail(RoomErrorKind::not_allowed);
+    }
+    if (targeted != occupants.end()) {
+      return {};  // already an occupant
+    }
+    const std::int64_t member = intern_jid(db, target);
+    const std::int64_t position = occupants.empty() ? 1 : occupants.back().position + 1;
+    db.execute(
+        "INSERT INTO mimrest_occupants (room, member, affiliation, position) "
+        "VALUES ($1, $2, 1, $3)",
+        {found->id, member, position});
+    occupants.push_back(OccupantRow{member, target, Affiliation::member, position});
+    changes.emplace_back(target, Affiliation::member);
+    recipients = recipients_of(occupants);
+  } else if (affiliation == Affiliation::none) {
+    if (target != actor && !actor_is_owner) {
+      return fail(RoomErrorKind::not_allowed);
+    }
+    if (targeted == occupants.end()) {
+      return {};  // not an occupant: nothing to remove, nothing to tell
+    }
+    const bool was_owner = targeted->affiliation == Affiliation::owner;
+    db.execute("DELETE FROM mimrest_occupants WHERE room = $1 AND member = $2",
+               {found->id, targeted->member});
+    occupants.erase(targeted);
+    changes.emplace_back(target, Affiliation::none);
+    if (was_owner && !occupants.empty()) {
+      // Occupants are in joining order: the first is the longest-standing.
+      db.execute("UPDATE mimrest_occupants SET affiliation = $3 WHERE room = $1 AND member = $2",
+                 {found->id, occupants.front().member, affiliation_code(Affiliation::owner)});
+      occupants.front().affiliation = Affiliation::owner;
+      changes.emplace_back(occupants.front().jid, Affiliation::owner);
+    }
+    recipients = recipients_of(occupants);
+    recipients.push_back(stored_jid(target));  // the removed user hears it too
+  } else {
+    // Ownership only changes hands when the owner leaves.
+    return fail(RoomErrorKind::not_allowed);
+  }
+
+  std::string message = affiliation_message(room, changes);
+  if (occupants.empty()) {
+    // The last occupant left: the room and its archive go; the leaver is told.
+    db.execute("DELETE FROM mimrest_archive WHERE owner = $1", {found->jid});
+    db.execute("DELETE FROM mimrest_rooms WHERE id = $1", {found->id});
+    for (auto& recipient : recipients) {
+      context.notice(std::move(recipient), message);
+    }
+    return {};
+  }
+  const auto seq = context.next_sequence();
+  insert_row(db, seq, found->jid, std::nullopt, RowKind::room, message);
+  context.deliver(std::move(recipients), RoutedStanza::make(std::move(message), seq));
+  return {};
+}
+
+std::optional<std::string> SqlMucLight::service_domain(std::string_view user_domain) const {
+  return hosting_.service_domain(user_domain);
+}
+
+void SqlMucLight::async_create_room(const Jid& owner, const std::optional<Jid>& room,
+                                    const RoomConfig& config, Completion<CreateRoomResult> done) {
+  const Jid creator = owner.bare();
+  const auto service = service_domain(creator.domain());
+  if (!service) {
+    done(fail(RoomErrorKind::room_not_found));
+    return;
+  }
+  if (room) {
+    if (room->local().empty() || !room->is_bare()) {
+      done(unexpected(RoomError{RoomErrorKind::validation_failed, "id", "not a room JID"}));
+      return;
+    }
+    if (room->domain() != *service) {
+      done(fail(RoomErrorKind::not_allowed));
+      return;
+    }
+  }
+  std::optional<std::string> wanted;
+  if (room) {
+    wanted = room->bare_string();
+  }
+  store_.write(write_job<CreateRoomResult>(
+      [creator = creator.bare_string(), wanted, service = *service, config](
+          Connection& db, WriteContext& context) -> CreateRoomResult {
+        for (int attempt = 0; attempt < kFreshNodeAttempts; ++attempt) {
+          std::string candidate;
+          if (wanted) {
+            candidate = *wanted;
+          } else {
+            auto generated = Jid::from_parts(to_hex(random_bytes(16)), service);
+            if (!generated) {
+              return fail(RoomErrorKind::room_not_found);
+            }
+            candidate = generated->bare_string();
+          }
+          if (find_room(db, candidate)) {
+            if (wanted) {
+              return fail(RoomErrorKind::already_exists);
+            }
+            continue;
+          }
+          const std::int64_t jid = intern_jid(db, candidate);
+          Rows inserted = db.query(
+              "INSERT INTO mimrest_rooms (jid, name, subject) VALUES ($1, $2, $3) RETURNING id",
+              {jid, config.name, config.subject});
+          if (!inserted.next()) {
+            throw DbError(Failure::internal, "no id for a new room");
+          }
+          const std::int64_t room_id = inserted.integer(0);
+          db.execute(
+              "INSERT INTO mimrest_occupants (room, member, affiliation, position) "
+              "VALUES ($1, $2, 0, 1)",
+              {room_id, intern_jid(db, creator)});
+          // The creator learns of their ownership, as MongooseIM does;
+          // creation itself is not archived.
+          context.notice(stored_jid(creator),
+                         affiliation_message(candidate, {{creator, Affiliation::owner}}));
+          return stored_jid(candidate);
+        }
+        return fail(RoomErrorKind::already_exists);
+      },
+      std::move(done)));
+}
+
+void SqlMucLight::async_user_rooms(const Jid& user, Completion<UserRoomsResult> done) {
+  store_.read(read_job<UserRoomsResult>(
+      [member = user.bare_string()](Connection& db) -> UserRoomsResult {
+        std::vector<RoomSummary> rooms;
+        Rows rows = db.query(
+            "SELECT j.jid, r.name, r.subject FROM mimrest_occupants o "
+            "JOIN mimrest_rooms r ON r.id = o.room JOIN mimrest_jids j ON j.id = r.jid "
+            "WHERE o.member = (SELECT id FROM mimrest_jids WHERE jid = $1) ORDER BY r.id",
+            {member});
+        while (rows.next()) {
+          rooms.push_back(
+              RoomSummary{stored_jid(rows.text(0)), RoomConfig{rows.text(1), rows.text(2)}});
+        }
+        return rooms;
+      },
+      std::move(done)));
+}
+
+void SqlMucLight::async_room_info(const Jid& user, const Jid& room,
+                                  Completion<RoomInfoResult> done) {
+  store_.read(read_job<RoomInfoResult>(
+      [member = user.bare_string(), room = room.bare()](Connection& db) -> RoomInfoResult {
+        auto found = occupied(db, room.bare_string(), member);
+        if (!found) {
+          return unexpected(found.error());
+        }
+        RoomInfo info{room, {}, {}};
+        Rows rows =
+            db.query("SELECT name, subject FROM mimrest_rooms WHERE id = $1", {found->room.id});
+        if (rows.next()) {
+          info.config = RoomConfig{rows.text(0), rows.text(1)};
+        }
+        for (int pass = 0; pass < 2; ++pass) {
+          const Affiliation wanted = pass == 0 ? Affiliation::owner : Affiliation::member;
+          for (const auto& occupant : found->occupants) {
+            if (occupant.affiliation == wanted) {
+              info.occupants.push_back(RoomOccupant{stored_jid(occupant.jid), wanted});
+            }
+          }
+        }
+        return info;
+      },
+      std::move(done), true));
+}
+
+void SqlMucLight::async_set_config(const Jid& user, const Jid& room, const RoomConfig& config,
+                                   Completion<RoomResult> done) {
+  const bool all_can_configure = hosting_.config().all_can_configure;
+  store_.write(write_job<RoomResult>(
+      [member = user.bare_string(), room = room.bare_string(), config, all_can_configure](
+          Connection& db, WriteContext&) -> RoomResult {
+        auto found = occupied(db, room, member);
+        if (!found) {
+          return unexpected(found.error());
+        }
+        if (found->occupants[found->self].affiliation != Affiliation::owner && !all_can_configure) {
+          return fail(RoomErrorKind::not_allowed);
+        }
+        db.execute("UPDATE mimrest_rooms SET name = $2, subject = $3 WHERE id = $1",
+                   {found->room.id, config.name, config.subject});
+        return {};
+      },
+      std::move(done)));
+}
+
+void SqlMucLight::async_set_affiliation(const Jid& actor, const Jid& room, const Jid& target,
+                                        Affiliation affiliation, Completion<RoomResult> done) {
+  store_.write(write_job<RoomResult>(
+      [actor = actor.bare_string(), room = room.bare_string(), target = target.bare_string(),
+       affiliation](Connection& db, WriteContext& context) -> RoomResult {
+        return change_affiliation(db, context, actor, room, target, affiliation);
+      },
+      std::move(done)));
+}
+
+void SqlMucLight::async_send_message(const Jid& sender, const Jid& room, std::string stanza_xml,
+                                     Completion<RoomResult> done) {
+  const Jid sender_jid = sender.bare();
+  const Jid room_jid = room.bare();
+  pugi::xml_document document;
+  const auto parsed = document.load_buffer(stanza_xml.data(), stanza_xml.size());
+  auto message = document.document_element();
+  if (!parsed || std::string_view(message.name()) != "message") {
+    done(unexpected(RoomError{RoomErrorKind::validation_failed, "stanza", "not a message stanza"}));
+    return;
+  }
+  // MUC Light names the sender in the resource of the room's address.
+  set_attribute(message, "from", room_jid.bare_string() + "/" + sender_jid.bare_string());
+  auto archived = std::make_shared<const std::string>(serialize(document));
+  store_.write(write_job<RoomResult>(
+      [member = sender_jid.bare_string(), room = room_jid.bare_string(), archived](
+          Connection& db, WriteContext& context) -> RoomResult {
+        auto found = occupied(db, room, member);
+        if (!found) {
+          return unexpected(found.error());
+        }
+        const auto seq = context.next_sequence();
+        insert_row(db, seq, found->room.jid, std::nullopt, RowKind::room, *archived);
+        context.deliver(recipients_of(found->occupants), RoutedStanza::make(*archived, seq));
+        return {};
+      },
+      std::move(done)));
+}
+
+void SqlMucLight::async_messages(const RoomArchiveQuery& query,
+                                 Completion<RoomMessagesResult> done) {
+  const std::size_t limit = std::min(query.limit, hosting_.config().max_result_limit);
+  store_.read(read_job<RoomMessagesResult>(
+      [member = query.user.bare_string(), room = query.room.bare_string(), before = query.before_us,
+       after = query.after_us, limit](Connection& db) -> RoomMessagesResult {
+        auto found = occupied(db, room, member);
+        if (!found) {
+          return unexpected(found.error());
+        }
+        return read_rows(db, room, std::nullopt, before, after, limit);
+      },
+      std::move(done), true));
+}
+
+}  // namespace mimrest::sql::detail

@@ -1,0 +1,47 @@
+// Internal: MUC Light rooms, their affiliations and their archives.
+#pragma once
+
+#include <string>
+
+#include "mimrest/backend/muc_light.hpp"
+#include "sql/hosting.hpp"
+#include "sql/queries.hpp"
+#include "sql/store.hpp"
+
+namespace mimrest::sql::detail {
+
+class SqlMucLight final : public MucLight {
+ public:
+  SqlMucLight(Store& store, const Hosting& hosting) : store_(store), hosting_(hosting) {}
+
+  std::optional<std::string> service_domain(std::string_view user_domain) const override;
+  void async_create_room(const Jid& owner, const std::optional<Jid>& room, const RoomConfig& config,
+                         Completion<CreateRoomResult> done) override;
+  void async_user_rooms(const Jid& user, Completion<UserRoomsResult> done) override;
+  void async_room_info(const Jid& user, const Jid& room, Completion<RoomInfoResult> done) override;
+  void async_set_config(const Jid& user, const Jid& room, const RoomConfig& config,
+                        Completion<RoomResult> done) override;
+  void async_set_affiliation(const Jid& actor, const Jid& room, const Jid& target,
+                             Affiliation affiliation, Completion<RoomResult> done) override;
+  void async_send_message(const Jid& sender, const Jid& room, std::string stanza_xml,
+                          Completion<RoomResult> done) override;
+  void async_messages(const RoomArchiveQuery& query, Completion<RoomMessagesResult> done) override;
+
+ private:
+  Store& store_;
+  const Hosting& hosting_;
+};
+
+/// Sets `target`'s affiliation in `room` on behalf of `actor` (all bare JID
+/// strings), inside a write transaction: the rules of
+/// MucLight::async_set_affiliation, the broadcast and the archiving. Also
+/// used when an account is deleted (the user leaves every room).
+RoomResult change_affiliation(Connection& db, WriteContext& context, const std::string& actor,
+                              const std::string& room, const std::string& target,
+                              Affiliation affiliation);
+
+/// The users named with affiliation "none" in an affiliation message (they
+/// hear of their removal although they no longer occupy the room).
+std::vector<Jid> removed_users(const std::string& stanza_xml);
+
+}  // namespace mimrest::sql::detail

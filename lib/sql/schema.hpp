@@ -1,0 +1,22 @@
+// Internal: the schema and its versioned migrations, one text for both
+// dialects (types through Dialect::ddl).
+#pragma once
+
+#include "sql/connection.hpp"
+
+namespace mimrest::sql::detail {
+
+/// The version this build creates and reads.
+inline constexpr int kSchemaVersion = 1;
+
+/// Brings the database to kSchemaVersion inside one transaction: creates the
+/// tables of an empty database, applies the missing migrations of an older
+/// one. Throws DbError with a readable message for a database that belongs
+/// to another application or has a newer schema. Safe when several processes
+/// open one database at once.
+void migrate(Connection& db);
+
+/// The schema version of the database (0 when it has none).
+int schema_version(Connection& db);
+
+}  // namespace mimrest::sql::detail

@@ -1,0 +1,51 @@
+// Internal: the sessions open on this process, keyed by bare JID.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "mimrest/backend/sessions.hpp"
+#include "mimrest/jid.hpp"
+
+namespace mimrest::sql::detail {
+
+/// One open session as deliveries see it; `open` is cleared when its Session
+/// is destroyed, so a snapshot taken earlier skips it.
+struct SessionEntry {
+  std::uint64_t id = 0;
+  std::shared_ptr<StanzaSink> sink;
+  std::atomic<bool> open{true};
+};
+
+/// Thread-safe. The mutex guards the table only and is never held while a
+/// sink runs: a sink may open or close sessions, even its own.
+class SessionTable final : public SessionManager {
+ public:
+  SessionTable();
+  ~SessionTable() override;
+  SessionTable(const SessionTable&) = delete;
+  SessionTable& operator=(const SessionTable&) = delete;
+
+  void async_open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink,
+                          Completion<OpenSessionResult> done) override;
+
+  /// The open sessions of `user` (bare), appended to `out`.
+  void sessions_of(const Jid& user, std::vector<std::shared_ptr<SessionEntry>>& out) const;
+  bool has_sessions(const Jid& user) const;
+  /// Whether any session is open (a cheap check before fetching rows).
+  bool empty() const noexcept { return open_count_->load() == 0; }
+  std::size_t session_count(const Jid& user) const;
+
+ private:
+  class Handle;
+  struct Table;
+  std::shared_ptr<Table> table_;
+  std::shared_ptr<std::atomic<std::size_t>> open_count_;
+};
+
+}  // namespace mimrest::sql::detail

@@ -1,0 +1,263 @@
+// The facade: opens the database, builds the parts and hands out their
+// interfaces.
+#include "mimrest/sql/sql_backend.hpp"
+
+#include <cstdio>
+#include <mutex>
+#include <utility>
+
+#include "mimrest/crypto.hpp"
+#include "mimrest/scram_credentials.hpp"
+#include "mimrest/verification_cache.hpp"
+#include "sql/accounts.hpp"
+#include "sql/chat.hpp"
+#include "sql/dispatcher.hpp"
+#include "sql/events.hpp"
+#include "sql/hosting.hpp"
+#include "sql/listener.hpp"
+#include "sql/pg_driver.hpp"
+#include "sql/rooms.hpp"
+#include "sql/roster.hpp"
+#include "sql/schema.hpp"
+#include "sql/session_table.hpp"
+#include "sql/sqlite_driver.hpp"
+#include "sql/store.hpp"
+#include "sql/tokens.hpp"
+
+namespace mimrest::sql {
+
+using namespace detail;
+
+namespace {
+
+class SqliteFactory final : public ConnectionFactory {
+ public:
+  SqliteFactory(std::string path, bool full_sync) : path_(std::move(path)), full_sync_(full_sync) {}
+  std::unique_ptr<Connection> open_writer() override {
+    SqliteOptions options;
+    options.path = path_;
+    options.create = true;
+    options.full_sync = full_sync_;
+    return open_sqlite(options);
+  }
+  std::unique_ptr<Connection> open_reader() override {
+    SqliteOptions options;
+    options.path = path_;
+    options.query_only = true;
+    options.full_sync = full_sync_;
+    return open_sqlite(options);
+  }
+  const Dialect& dialect() const noexcept override { return Dialect::sqlite(); }
+
+ private:
+  std::string path_;
+  bool full_sync_;
+};
+
+class PostgresqlFactory final : public ConnectionFactory {
+ public:
+  PostgresqlFactory(std::string url, std::chrono::milliseconds timeout)
+      : url_(std::move(url)), timeout_(timeout) {}
+  std::unique_ptr<Connection> open_writer() override { return open_postgresql(url_, timeout_); }
+  std::unique_ptr<Connection> open_reader() override { return open_postgresql(url_, timeout_); }
+  const Dialect& dialect() const noexcept override { return Dialect::postgresql(); }
+
+ private:
+  std::string url_;
+  std::chrono::milliseconds timeout_;
+};
+
+Log make_log(std::function<void(std::string_view)> log) {
+  if (log) {
+    return log;
+  }
+  return [](std::string_view line) {
+    // One line per call, also when threads log at once.
+    static std::mutex mutex;
+    std::lock_guard lock(mutex);
+    std::fprintf(stderr, "mimrest sql: %.*s\n", static_cast<int>(line.size()), line.data());
+    std::fflush(stderr);
+  };
+}
+
+std::string node_name() {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string name;
+  for (unsigned char byte : random_bytes(8)) {
+    name.push_back(digits[byte >> 4]);
+    name.push_back(digits[byte & 0x0f]);
+  }
+  return name;
+}
+
+/// Opens the writer connection and brings the schema up to date; a message
+/// that names the database on failure.
+std::unique_ptr<Connection> open_database(const SqlConfig& config, ConnectionFactory& factory) {
+  const bool sqlite = config.type == SqlConfig::Type::sqlite;
+  const std::string where = sqlite ? "SQLite database " + config.path : "PostgreSQL database";
+  try {
+    auto writer = factory.open_writer();
+    if (sqlite) {
+      Rows mode = writer->query("PRAGMA journal_mode=WAL");
+      if (!mode.next() || mode.text(0) != "wal") {
+        throw DbError(Failure::internal, "cannot switch to WAL mode");
+      }
+    }
+    migrate(*writer);
+    return writer;
+  } catch (const DbError& error) {
+    std::string message = error.what();
+    if (message.find("file is not a database") != std::string::npos) {
+      message = "not a SQLite database";
+    }
+    throw std::runtime_error("cannot open " + where + ": " + message);
+  }
+}
+
+}  // namespace
+
+struct SqlBackend::Impl {
+  explicit Impl(SqlConfig backend_config)
+      : config(std::move(backend_config)),
+        hosting(config.hosting),
+        log(make_log(config.log)),
+        node(node_name()) {
+    std::unique_ptr<ConnectionFactory> factory;
+    const bool postgresql = config.type == SqlConfig::Type::postgresql;
+    if (postgresql) {
+      factory = std::make_unique<PostgresqlFactory>(config.url, config.connect_timeout);
+    } else {
+      factory = std::make_unique<SqliteFactory>(config.path, config.sync == SqlConfig::Sync::full);
+    }
+    auto writer = open_database(config, *factory);
+    const auto counter = static_cast<std::uint64_t>(
+        writer->integer_or("SELECT value FROM mimrest_counters WHERE name = 'sequence'", {}, 0));
+    dispatcher = std::make_unique<Dispatcher>(sessions, counter, postgresql);
+
+    StoreOptions options;
+    options.readers = config.pool_size;
+    options.max_batch = config.max_batch;
+    options.log = log;
+    options.clock = hosting.config().now_us;
+    options.node = node;
+    if (postgresql) {
+      options.notify = [](Connection& db, const std::string& payload) {
+        db.query("SELECT pg_notify('mimrest', $1)", {payload}).next();
+      };
+    }
+    store = std::make_unique<Store>(std::move(factory), std::move(writer), std::move(options),
+                                    *dispatcher);
+    credentials = std::make_unique<SqlCredentialStore>(*store, hosting);
+    scram =
+        std::make_unique<ScramPasswordVerifier>(*credentials, hosting.config().password_iterations);
+    verifier = std::make_unique<CachingPasswordVerifier>(*scram);
+    accounts = std::make_unique<Accounts>(*store, hosting,
+                                          [this](const Jid& user) { verifier->invalidate(user); });
+    router = std::make_unique<ChatRouter>(*store, hosting);
+    archive = std::make_unique<ChatArchive>(*store, hosting);
+    roster = std::make_unique<SqlRoster>(*store, hosting);
+    muc_light = std::make_unique<SqlMucLight>(*store, hosting);
+    tokens = std::make_unique<SqlTokenStore>(*store);
+    events = std::make_unique<SqlEventLog>(*store);
+    if (postgresql) {
+      ListenerOptions listen;
+      listen.url = config.url;
+      listen.connect_timeout = config.connect_timeout;
+      listen.node = node;
+      listen.log = log;
+      listen.invalidate = [this](const Jid& user) { verifier->invalidate(user); };
+      listener = std::make_unique<Listener>(std::move(listen), *dispatcher, sessions);
+    }
+  }
+
+  ~Impl() {
+    // Stop what calls in first; the store finishes every accepted request.
+    listener.reset();
+    store.reset();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  const SqlConfig config;
+  const Hosting hosting;
+  const Log log;
+  const std::string node;
+  SessionTable sessions;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<SqlCredentialStore> credentials;
+  std::unique_ptr<ScramPasswordVerifier> scram;
+  std::unique_ptr<CachingPasswordVerifier> verifier;
+  std::unique_ptr<Accounts> accounts;
+  std::unique_ptr<ChatRouter> router;
+  std::unique_ptr<ChatArchive> archive;
+  std::unique_ptr<SqlRoster> roster;
+  std::unique_ptr<SqlMucLight> muc_light;
+  std::unique_ptr<SqlTokenStore> tokens;
+  std::unique_ptr<SqlEventLog> events;
+  std::unique_ptr<Listener> listener;
+};
+
+Expected<std::unique_ptr<SqlBackend>, std::string> SqlBackend::open(SqlConfig config) {
+  if (config.type == SqlConfig::Type::postgresql && config.url.empty()) {
+    return unexpected(std::string("PostgreSQL storage needs a url"));
+  }
+  if (config.type == SqlConfig::Type::sqlite && config.path.empty()) {
+    return unexpected(std::string("SQLite storage needs a path"));
+  }
+  try {
+    return std::unique_ptr<SqlBackend>(new SqlBackend(std::make_unique<Impl>(std::move(config))));
+  } catch (const std::exception& error) {
+    return unexpected(std::string(error.what()));
+  }
+}
+
+SqlBackend::SqlBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqlBackend::~SqlBackend() = default;
+
+Backend SqlBackend::backend() {
+  Backend result;
+  result.passwords = impl_->verifier.get();
+  result.router = impl_->router.get();
+  result.archive = impl_->archive.get();
+  result.roster = impl_->roster.get();
+  result.muc_light = impl_->muc_light.get();
+  result.sessions = &impl_->sessions;
+  result.tokens = impl_->tokens.get();
+  result.events = impl_->events.get();
+  return result;
+}
+
+Expected<void, AccountError> SqlBackend::add_user(const Jid& user, std::string_view password) {
+  return impl_->accounts->add_user(user, password);
+}
+
+Expected<void, AccountError> SqlBackend::set_password(const Jid& user, std::string_view password) {
+  return impl_->accounts->set_password(user, password);
+}
+
+Expected<void, AccountError> SqlBackend::remove_user(const Jid& user) {
+  return impl_->accounts->remove_user(user);
+}
+
+Expected<std::vector<Jid>, AccountError> SqlBackend::list_users() {
+  return impl_->accounts->list_users();
+}
+
+Expected<bool, AccountError> SqlBackend::user_exists(const Jid& user) {
+  return impl_->accounts->user_exists(user);
+}
+
+std::size_t SqlBackend::session_count(const Jid& user) const {
+  return impl_->sessions.session_count(user);
+}
+
+const SqlConfig& SqlBackend::config() const noexcept {
+  return impl_->config;
+}
+
+int sql_schema_version() noexcept {
+  return kSchemaVersion;
+}
+
+}  // namespace mimrest::sql

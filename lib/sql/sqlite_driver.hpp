@@ -1,0 +1,26 @@
+// Internal: the SQLite driver (one sqlite3 handle per Connection).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sql/connection.hpp"
+
+namespace mimrest::sql::detail {
+
+struct SqliteOptions {
+  std::string path;
+  /// Creates the file when missing (the writer); readers open what exists.
+  bool create = false;
+  /// PRAGMA query_only: a reader never writes.
+  bool query_only = false;
+  /// PRAGMA synchronous=FULL (else NORMAL).
+  bool full_sync = false;
+  /// How long a statement waits for another process's lock.
+  int busy_timeout_ms = 5000;
+};
+
+/// Opens a connection; throws DbError with a readable message on failure.
+std::unique_ptr<Connection> open_sqlite(const SqliteOptions& options);
+
+}  // namespace mimrest::sql::detail

@@ -1,0 +1,211 @@
+// Internal: the connections and threads of the SQL backend. One writer
+// thread commits write requests in groups (many requests, one transaction,
+// one fsync); reader threads, each with its own connection, answer reads in
+// parallel. Both reconnect by themselves after a lost connection.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "mimrest/backend/failure.hpp"
+#include "sql/connection.hpp"
+#include "sql/dispatcher.hpp"
+
+namespace mimrest::sql::detail {
+
+using Log = std::function<void(std::string_view)>;
+using Clock = std::function<std::int64_t()>;
+
+/// Opens connections of one database. Throws DbError on failure.
+class ConnectionFactory {
+ public:
+  virtual ~ConnectionFactory() = default;
+  virtual std::unique_ptr<Connection> open_writer() = 0;
+  virtual std::unique_ptr<Connection> open_reader() = 0;
+  virtual const Dialect& dialect() const noexcept = 0;
+};
+
+/// What one write request does inside a batch transaction, besides its
+/// statements: the sequences it takes and what it delivers after the commit.
+class WriteContext {
+ public:
+  WriteContext(std::uint64_t counter, const Clock& clock)
+      : prev_(counter), last_(counter), clock_(clock) {}
+
+  std::int64_t now_us() const { return clock_(); }
+  /// The next archive number: the time in microseconds, or one more than the
+  /// last number when the clock has not moved on (unique, increasing).
+  std::uint64_t next_sequence() {
+    const std::int64_t now = clock_();
+    last_ = (now > 0 && static_cast<std::uint64_t>(now) > last_) ? static_cast<std::uint64_t>(now)
+                                                                 : last_ + 1;
+    return last_;
+  }
+  /// Delivers `stanza` to the sessions of `recipients` after the commit.
+  void deliver(std::vector<Jid> recipients, RoutedStanzaPtr stanza) {
+    deliveries_.push_back(Delivery{std::move(recipients), std::move(stanza)});
+  }
+  /// A stanza that is not archived (sequence 0), for this process's
+  /// sessions and every other process's.
+  void notice(Jid recipient, std::string xml) {
+    notices_.push_back(Delivery{{std::move(recipient)}, RoutedStanza::make(std::move(xml), 0)});
+  }
+  /// Runs after the commit (this process).
+  void on_commit(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
+  /// A message for the other processes, sent with the commit (PostgreSQL).
+  void broadcast(std::string payload) { payloads_.push_back(std::move(payload)); }
+
+  struct Mark {
+    std::uint64_t last;
+    std::size_t deliveries, notices, hooks, payloads;
+  };
+  Mark mark() const {
+    return Mark{last_, deliveries_.size(), notices_.size(), hooks_.size(), payloads_.size()};
+  }
+  /// Forgets what happened after `mark` (its savepoint was rolled back).
+  void rollback(const Mark& mark) {
+    last_ = mark.last;
+    deliveries_.resize(mark.deliveries);
+    notices_.resize(mark.notices);
+    hooks_.resize(mark.hooks);
+    payloads_.resize(mark.payloads);
+  }
+
+  std::uint64_t prev() const noexcept { return prev_; }
+  std::uint64_t last() const noexcept { return last_; }
+  std::vector<Delivery>& deliveries() noexcept { return deliveries_; }
+  std::vector<Delivery>& notices() noexcept { return notices_; }
+  std::vector<std::function<void()>>& hooks() noexcept { return hooks_; }
+  const std::vector<std::string>& payloads() const noexcept { return payloads_; }
+
+ private:
+  std::uint64_t prev_;
+  std::uint64_t last_;
+  const Clock& clock_;
+  std::vector<Delivery> deliveries_;
+  std::vector<Delivery> notices_;
+  std::vector<std::function<void()>> hooks_;
+  std::vector<std::string> payloads_;
+};
+
+/// One write request. run() may be called again on a fresh connection when
+/// the first attempt failed before anything was committed.
+class WriteJob {
+ public:
+  virtual ~WriteJob() = default;
+  /// Its statements, inside the batch transaction. false: roll them back
+  /// (the request failed for a reason of its own; it still completes with
+  /// its result after the commit). Throws DbError.
+  virtual bool run(Connection& db, WriteContext& context) = 0;
+  /// After the commit: complete with the result of run().
+  virtual void committed() = 0;
+  /// Nothing was stored: complete with this failure.
+  virtual void failed(Failure failure) = 0;
+};
+
+/// One read request.
+class ReadJob {
+ public:
+  virtual ~ReadJob() = default;
+  /// Whether its statements must see one snapshot (a read transaction).
+  virtual bool snapshot() const { return false; }
+  /// Its statements; may run again after a lost connection. Throws DbError.
+  virtual void run(Connection& db) = 0;
+  /// After run() succeeded (outside any transaction).
+  virtual void complete() = 0;
+  virtual void failed(Failure failure) = 0;
+};
+
+/// A worker's connection, (re)opened on demand; after a failed attempt the
+/// next one waits a little (operations fail with unavailable meanwhile).
+class Link {
+ public:
+  Link(std::function<std::unique_ptr<Connection>()> open, Log log, std::string name);
+  /// The connection; throws DbError(unavailable) when it cannot be had now.
+  Connection& get();
+  /// The connection broke: drop it, reconnect on next use.
+  void lost();
+  /// Takes an already open connection.
+  void adopt(std::unique_ptr<Connection> connection) { connection_ = std::move(connection); }
+
+ private:
+  std::function<std::unique_ptr<Connection>()> open_;
+  Log log_;
+  std::string name_;
+  std::unique_ptr<Connection> connection_;
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::chrono::milliseconds backoff_{0};
+  bool reported_ = false;
+};
+
+struct StoreOptions {
+  std::size_t readers = 4;
+  std::size_t max_batch = 256;
+  Log log;
+  Clock clock;
+  /// Sends one message to the other processes inside the transaction
+  /// (PostgreSQL NOTIFY); null when there are none.
+  std::function<void(Connection&, const std::string&)> notify;
+  /// Names this process in broadcast messages.
+  std::string node;
+};
+
+class Store {
+ public:
+  /// Starts the threads; `writer` is the already open (and migrated) writer
+  /// connection.
+  Store(std::unique_ptr<ConnectionFactory> factory, std::unique_ptr<Connection> writer,
+        StoreOptions options, Dispatcher& dispatcher);
+  /// Finishes every queued request, then stops the threads.
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  void write(std::unique_ptr<WriteJob> job);
+  void read(std::unique_ptr<ReadJob> job);
+
+  const Dialect& dialect() const noexcept { return factory_->dialect(); }
+  const StoreOptions& options() const noexcept { return options_; }
+  void log(std::string_view line) const { options_.log(line); }
+
+ private:
+  using Jobs = std::vector<std::unique_ptr<WriteJob>>;
+  void writer_loop();
+  void reader_loop(std::size_t index);
+  void commit(Jobs& jobs);
+  /// Runs the batch once; returns false when the connection was lost before
+  /// the commit was sent (nothing stored: the caller may retry).
+  bool attempt(Connection& db, Jobs& jobs, std::vector<bool>& done, bool may_retry);
+  void fail_remaining(Jobs& jobs, std::vector<bool>& done, Failure failure);
+  void run_read(ReadJob& job, Link& link);
+
+  std::unique_ptr<ConnectionFactory> factory_;
+  StoreOptions options_;
+  Dispatcher& dispatcher_;
+  Link writer_link_;
+
+  std::mutex write_mutex_;
+  std::condition_variable write_ready_;
+  std::deque<std::unique_ptr<WriteJob>> write_queue_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex read_mutex_;
+  std::condition_variable read_ready_;
+  std::deque<std::unique_ptr<ReadJob>> read_queue_;
+
+  std::thread writer_;
+  std::vector<std::thread> readers_;
+};
+
+}  // namespace mimrest::sql::detail
