@@ -242,6 +242,7 @@ bool Store::attempt(Connection& db, Jobs& jobs, std::vector<bool>& done, bool ma
       }
       commit_sent = true;
       db.script("COMMIT");
+      commits_.fetch_add(1);
     }
   } catch (const std::exception& error) {
     const auto* db_error = dynamic_cast<const DbError*>(&error);

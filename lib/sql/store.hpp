@@ -176,6 +176,8 @@ class Store {
   void read(std::unique_ptr<ReadJob> job);
 
   const Dialect& dialect() const noexcept { return factory_->dialect(); }
+  /// Transactions the writer committed so far (for tests and monitoring).
+  std::uint64_t commits() const noexcept { return commits_.load(); }
   const StoreOptions& options() const noexcept { return options_; }
   void log(std::string_view line) const { options_.log(line); }
 
@@ -199,6 +201,7 @@ class Store {
   std::condition_variable write_ready_;
   std::deque<std::unique_ptr<WriteJob>> write_queue_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> commits_{0};
 
   std::mutex read_mutex_;
   std::condition_variable read_ready_;
