@@ -131,12 +131,13 @@ class LibpqConnection final : public PgConnection {
     PQclear(result);
   }
 
-  bool healthy() const noexcept override { return PQstatus(conn_) == CONNECTION_OK; }
+  bool healthy() const noexcept override { return !broken_ && PQstatus(conn_) == CONNECTION_OK; }
 
   int socket() const noexcept override { return PQsocket(conn_); }
 
   std::vector<Notification> notifications() override {
     if (PQconsumeInput(conn_) == 0) {
+      broken_ = true;
       throw DbError(Failure::unavailable, "postgresql: " + trimmed(PQerrorMessage(conn_)));
     }
     std::vector<Notification> received;
@@ -161,6 +162,7 @@ class LibpqConnection final : public PgConnection {
       message = trimmed(PQerrorMessage(conn_));
     }
     const bool lost = PQstatus(conn_) != CONNECTION_OK || connection_state(sqlstate);
+    broken_ = broken_ || lost;
     PQclear(result);
     throw DbError(lost ? Failure::unavailable : Failure::internal,
                   "postgresql: " + std::string(what) + ": " + message);
@@ -214,6 +216,7 @@ class LibpqConnection final : public PgConnection {
   }
 
   PGconn* conn_;
+  bool broken_ = false;  // a connection-class error was seen: reconnect
   std::unordered_map<std::string, std::string> names_;
 };
 

@@ -67,16 +67,34 @@ class PostgresqlFactory final : public ConnectionFactory {
   std::chrono::milliseconds timeout_;
 };
 
+/// A log that writes every message as exactly one line (libpq's messages
+/// span several).
 Log make_log(std::function<void(std::string_view)> log) {
-  if (log) {
-    return log;
+  if (!log) {
+    log = [](std::string_view line) {
+      static std::mutex mutex;
+      std::lock_guard lock(mutex);
+      std::fprintf(stderr, "mimrest sql: %.*s\n", static_cast<int>(line.size()), line.data());
+      std::fflush(stderr);
+    };
   }
-  return [](std::string_view line) {
-    // One line per call, also when threads log at once.
-    static std::mutex mutex;
-    std::lock_guard lock(mutex);
-    std::fprintf(stderr, "mimrest sql: %.*s\n", static_cast<int>(line.size()), line.data());
-    std::fflush(stderr);
+  return [log = std::move(log)](std::string_view message) {
+    std::string line;
+    line.reserve(message.size());
+    bool space = false;
+    for (char c : message) {
+      const bool blank = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+      if (blank) {
+        space = !line.empty();
+        continue;
+      }
+      if (space) {
+        line.push_back(' ');
+        space = false;
+      }
+      line.push_back(c);
+    }
+    log(line);
   };
 }
 
