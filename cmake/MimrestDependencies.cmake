@@ -51,3 +51,11 @@ if(MIMREST_WITH_SQL)
     target_link_libraries(mimrest_libpq INTERFACE PkgConfig::MIMREST_LIBPQ)
   endif()
 endif()
+
+# The Boost.Beast transport: Boost headers (Beast, Asio) and Boost.System.
+if(NOT MIMREST_FINDING_FOR_PACKAGE)
+  option(MIMREST_WITH_BEAST "Build the Boost.Beast HTTP(S) transport (mimrest::beast)" ON)
+endif()
+if(MIMREST_WITH_BEAST)
+  mimrest_find_dependency(Boost 1.74 COMPONENTS system)
+endif()

@@ -38,6 +38,13 @@ struct ServerOptions {
 
 /// Serves `api` from start() until stop() or destruction. The Api must
 /// outlive stop().
+///
+/// Each connection reads ahead up to 16 pipelined requests and answers them
+/// in order, however their answers complete. After GET /sse the connection
+/// only streams: requests sent behind it on the same connection are not
+/// answered. A connection that ends after an answer (Connection: close, an
+/// error answer) reads and drops what the client still sends for up to two
+/// seconds before closing, so that the answer is not lost to a reset.
 class Server {
  public:
   Server(const Api& api, ServerOptions options);
@@ -50,6 +57,8 @@ class Server {
   Expected<void, std::string> start();
   /// Stops accepting, ends event streams, lets requests in flight finish
   /// within the drain, closes every connection and joins the threads.
+  /// Idempotent. Call it from a thread of the host, never from one of the
+  /// server's I/O threads.
   void stop();
   /// The URL it listens on, with the actual port.
   std::string url() const;
