@@ -2,11 +2,12 @@
 
 #include <stringprep.h>
 
-#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <tuple>
 #include <vector>
+
+#include "core/detail/utf8.hpp"
 
 namespace mimrest {
 namespace {
@@ -16,56 +17,12 @@ namespace {
 // absurdly long input.
 constexpr std::size_t max_raw_part_bytes = 16 * Jid::max_part_bytes;
 
-// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
-// U+10FFFF. Libidn assumes valid input, so this runs before it.
-bool is_valid_utf8(std::string_view text) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    std::size_t extra = 0;
-    std::uint32_t code = 0;
-    std::uint32_t min = 0;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      code = c & 0x1F;
-      min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      code = c & 0x0F;
-      min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      code = c & 0x07;
-      min = 0x10000;
-    } else {
-      return false;
-    }
-    if (static_cast<std::size_t>(end - p) <= extra) {
-      return false;
-    }
-    for (std::size_t i = 1; i <= extra; ++i) {
-      if ((p[i] & 0xC0) != 0x80) {
-        return false;
-      }
-      code = (code << 6) | (p[i] & 0x3F);
-    }
-    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-      return false;
-    }
-    p += extra + 1;
-  }
-  return true;
-}
-
 // Runs a Libidn stringprep profile on `input`. nullopt when the profile
 // rejects it (prohibited or unassigned-but-forbidden characters, bidi rules).
+// Libidn assumes valid UTF-8 (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF), so the input is checked before it.
 std::optional<std::string> run_profile(std::string_view input, const Stringprep_profile* profile) {
-  if (input.size() > max_raw_part_bytes || !is_valid_utf8(input) ||
+  if (input.size() > max_raw_part_bytes || !detail::is_valid_utf8(input) ||
       input.find('\0') != std::string_view::npos) {
     return std::nullopt;
   }
@@ -79,7 +36,7 @@ std::optional<std::string> run_profile(std::string_view input, const Stringprep_
         stringprep(buffer.data(), buffer.size(), static_cast<Stringprep_profile_flags>(0), profile);
     if (rc == STRINGPREP_OK) {
       std::string out(buffer.data());
-      if (!is_valid_utf8(out)) {
+      if (!detail::is_valid_utf8(out)) {
         return std::nullopt;
       }
       return out;

@@ -8,8 +8,12 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
+
+#include "core/detail/utf8.hpp"
+#include "core/detail/xml_chars.hpp"
 
 using mimrest::JsonOptions;
 using mimrest::message_to_json;
@@ -382,6 +386,86 @@ TEST_CASE("is_groupchat") {
   CHECK_FALSE(mimrest::is_groupchat("<presence type='groupchat'/>"));
   CHECK_FALSE(mimrest::is_groupchat("<!DOCTYPE m><message type='groupchat'/>"));
   CHECK_FALSE(mimrest::is_groupchat(""));
+}
+
+TEST_CASE("UTF-8 decoding and XML characters (the shared checks)") {
+  using mimrest::detail::decode_utf8;
+  using mimrest::detail::is_valid_utf8;
+  using mimrest::detail::xml_char_length;
+  auto encode = [](char32_t cp) {
+    std::string out;
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    return out;
+  };
+  auto bytes = [](const std::string& text) {
+    return reinterpret_cast<const unsigned char*>(text.data());
+  };
+  // Every code point decodes back to itself, except surrogates; every XML
+  // Char is one, and nothing else is.
+  std::size_t mismatches = 0;
+  for (char32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+    const std::string text = encode(cp);
+    const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
+    const bool xml_char = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+                          (cp >= 0xE000 && cp <= 0xFFFD) || cp >= 0x10000;
+    char32_t decoded = 0xFFFFFFFF;
+    const std::size_t length = decode_utf8(bytes(text), bytes(text) + text.size(), decoded);
+    const bool ok = surrogate ? length == 0 : length == text.size() && decoded == cp;
+    const std::size_t char_length = xml_char_length(bytes(text), bytes(text) + text.size());
+    if (!ok || is_valid_utf8(text) == surrogate || char_length != (xml_char ? text.size() : 0)) {
+      ++mismatches;
+    }
+  }
+  CHECK(mismatches == 0);
+
+  for (const std::string& invalid : {
+           std::string("\x80"),
+           std::string("\xBF"),
+           std::string("\xC0\x80"),  // stray, overlong
+           std::string("\xC1\xBF"),
+           std::string("\xE0\x9F\xBF"),
+           std::string("\xF0\x8F\xBF\xBF"),
+           std::string("\xF4\x90\x80\x80"),
+           std::string("\xF5\x80\x80\x80"),  // > U+10FFFF
+           std::string("\xFF"),
+           std::string("\xC3"),
+           std::string("\xE2\x82"),  // cut short
+           std::string("\xF0\x9F\x8E"),
+           std::string("\xC3\x28"),
+           std::string("\xE2\x28\xA1"),
+       }) {
+    INFO(invalid.size() << " bytes");
+    char32_t decoded = 0;
+    CHECK(decode_utf8(bytes(invalid), bytes(invalid) + invalid.size(), decoded) == 0);
+    CHECK(xml_char_length(bytes(invalid), bytes(invalid) + invalid.size()) == 0);
+    // Wherever it is, after ASCII that is skipped a word at a time.
+    for (std::size_t before = 0; before < 20; ++before) {
+      CHECK_FALSE(is_valid_utf8(std::string(before, 'a') + invalid + "z"));
+      CHECK_FALSE(is_valid_utf8(std::string(before, 'a') + invalid));
+    }
+  }
+  // A sequence cut short by the end of the text, though the bytes after it
+  // would complete it.
+  const std::string euro = "\xE2\x82\xAC";
+  char32_t decoded = 0;
+  CHECK(decode_utf8(bytes(euro), bytes(euro) + 2, decoded) == 0);
+  CHECK(is_valid_utf8(std::string_view(euro).substr(0, 2)) == false);
+  CHECK(is_valid_utf8(""));
+  CHECK(is_valid_utf8(std::string(100, 'a') + euro + std::string(9, 'b') + "\xF0\x9F\x8E\x89"));
 }
 
 TEST_CASE("errors have distinct readable descriptions") {

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/detail/utf8.hpp"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -21,30 +23,11 @@ inline std::size_t xml_char_length(const unsigned char* p, const unsigned char* 
   if (c < 0x80) {
     return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
   }
-  const auto available = static_cast<std::size_t>(end - p);
-  auto continuation = [](unsigned char b) { return (b & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) {
-    return available >= 2 && continuation(p[1]) ? 2 : 0;
-  }
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (available < 3 || !continuation(p[1]) || !continuation(p[2])) {
-      return 0;
-    }
-    const std::uint32_t cp = ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
-    if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) {
-      return 0;
-    }
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (available < 4 || !continuation(p[1]) || !continuation(p[2]) || !continuation(p[3])) {
-      return 0;
-    }
-    const std::uint32_t cp =
-        ((c & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) | (p[3] & 0x3Fu);
-    return cp >= 0x10000 && cp <= 0x10FFFF ? 4 : 0;
-  }
-  return 0;
+  // Valid UTF-8 above U+007F is an XML Char except U+FFFE and U+FFFF
+  // (decode_utf8 already refuses surrogates).
+  char32_t code_point = 0;
+  const std::size_t length = decode_utf8(p, end, code_point);
+  return length != 0 && code_point != 0xFFFE && code_point != 0xFFFF ? length : 0;
 }
 
 /// Whether eight bytes are all printable ASCII (0x20..0x7F) other than '&':
@@ -64,10 +47,7 @@ inline bool is_plain_ascii_word(const unsigned char* p) noexcept {
 /// What a scan of a document found, so that a parser can skip the work that
 /// the document does not need.
 struct XmlTextTraits {
-  bool ampersand = false;        ///< an '&': references to decode
-  bool char_reference = false;   ///< "&#": may decode to text that is not valid Unicode
-  bool carriage_return = false;  ///< line ends to normalise
-  bool tab_or_newline = false;   ///< whitespace to normalise in attribute values
+  bool char_reference = false;  ///< "&#": may decode to text that is not valid Unicode
 };
 
 /// Whether `text` is entirely valid UTF-8 made of XML 1.0 Chars. XMPP
@@ -114,12 +94,6 @@ inline bool is_xml_text(std::string_view text, XmlTextTraits& traits) noexcept {
     p += length;
   }
   return true;
-}
-
-/// Whether `text` is entirely valid UTF-8 made of XML 1.0 Chars.
-inline bool is_xml_text(std::string_view text) noexcept {
-  XmlTextTraits traits;
-  return is_xml_text(text, traits);
 }
 
 }  // namespace mimrest::detail
