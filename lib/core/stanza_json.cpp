@@ -19,6 +19,9 @@
 // not valid Unicode (a surrogate, beyond U+10FFFF) makes the stanza not
 // well-formed when it would reach the JSON, so the output is always valid.
 //
+// Output: compact JSON written by JsonOut below, byte for byte what RapidJSON's
+// Writer writes (the conformance and unit tests compare with it).
+//
 // Edge cases, all following MongooseIM where it has a behaviour:
 // * element text is the concatenation of its direct text and CDATA children;
 //   an empty <body/> (or <thread/>) gives "" rather than being left out;
@@ -30,17 +33,25 @@
 // * "room" (SSE) is left out when the sender's bare JID has no localpart.
 #include "mimrest/stanza_json.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <pugixml.hpp>
 
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <forward_list>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "core/detail/utf8.hpp"
 #include "core/detail/xml_chars.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mimrest {
 
@@ -73,17 +84,45 @@ constexpr std::size_t kKeptCapacity = 64 * 1024;
 // Above this many properties, duplicates are found with a hash map.
 constexpr std::size_t kLinearDedupLimit = 16;
 
-// Text from a valid UTF-8 document is valid UTF-8, except what pugixml decodes
-// from a numeric character reference (it writes surrogates and code points
-// beyond U+10FFFF as is): only stanzas with one pay for validating the output.
-using PlainWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-using ValidatingWriter =
-    rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>,
-                      rapidjson::CrtAllocator, rapidjson::kWriteValidateEncodingFlag>;
-
 struct Property {
   std::string_view name;
   std::string_view value;
+};
+
+// A growable output buffer written through raw pointers: room(n) makes space
+// for n more bytes and tells where they go, commit() keeps what was written.
+class OutputBuffer {
+ public:
+  char* room(std::size_t n) {
+    if (capacity_ - size_ < n) {
+      grow(n);
+    }
+    return data_.get() + size_;
+  }
+  void commit(const char* end) { size_ = static_cast<std::size_t>(end - data_.get()); }
+  void clear() { size_ = 0; }
+  std::string_view view() const { return {data_.get(), size_}; }
+  std::size_t capacity() const { return capacity_; }
+  void release() {
+    data_.reset();
+    size_ = 0;
+    capacity_ = 0;
+  }
+
+ private:
+  void grow(std::size_t n) {
+    const std::size_t capacity = std::max({capacity_ * 2, size_ + n, std::size_t{256}});
+    std::unique_ptr<char[]> data(new char[capacity]);
+    if (size_ != 0) {
+      std::memcpy(data.get(), data_.get(), size_);
+    }
+    data_ = std::move(data);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
 };
 
 // Reused by every conversion on a thread so that the steady state allocates
@@ -91,7 +130,7 @@ struct Property {
 struct Workspace {
   std::unique_ptr<char[]> buffer;
   std::size_t capacity = 0;
-  rapidjson::StringBuffer json;
+  OutputBuffer json;
   std::vector<Property> properties;
 
   char* buffer_for(std::size_t size) {
@@ -107,9 +146,8 @@ struct Workspace {
       buffer.reset();
       capacity = 0;
     }
-    if (json.GetSize() > kKeptCapacity) {
-      json.Clear();
-      json.ShrinkToFit();
+    if (json.capacity() > kKeptCapacity) {
+      json.release();
     }
     if (properties.capacity() > kKeptCapacity / sizeof(Property)) {
       std::vector<Property>().swap(properties);
@@ -324,29 +362,173 @@ MessageParts find_parts(pugi::xml_node message) {
   return parts;
 }
 
-template <class JsonWriter>
-bool write_string(JsonWriter& writer, std::string_view text) {
-  return writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
+// JSON escapes, as RapidJSON's Writer writes them: the character after the
+// backslash, 'u' for \u00XX, 0 for a byte copied as it is.
+constexpr std::array<char, 256> kJsonEscapes = [] {
+  std::array<char, 256> escapes{};
+  for (std::size_t c = 0; c < 0x20; ++c) {
+    escapes[c] = 'u';
+  }
+  escapes['\b'] = 'b';
+  escapes['\t'] = 't';
+  escapes['\n'] = 'n';
+  escapes['\f'] = 'f';
+  escapes['\r'] = 'r';
+  escapes['"'] = '"';
+  escapes['\\'] = '\\';
+  return escapes;
+}();
 
-template <class JsonWriter, std::size_t N>
-bool write_key(JsonWriter& writer, const char (&key)[N]) {
-  return writer.Key(key, N - 1);
-}
+// Compact JSON, byte for byte what RapidJSON's Writer writes for the same
+// calls (the same escapes, upper-case hex, other bytes as they are), written
+// straight into the workspace: member names known at compile time are one
+// copy, and strings are copied in runs up to the next byte to escape. With
+// `validate`, a string or name that is not valid UTF-8 fails the conversion,
+// as RapidJSON's kWriteValidateEncodingFlag would.
+//
+// Why not RapidJSON's Writer: it copies strings a byte at a time, and at -O3
+// GCC inlines its string writer into every call site, which made the
+// conversion's code too big for the instruction cache (tests/bench/README.md).
+// Here strings go through one escaper.
+class JsonOut {
+ public:
+  JsonOut(OutputBuffer& buffer, bool validate) : buffer_(buffer), validate_(validate) {
+    buffer_.clear();
+  }
 
-template <class JsonWriter, std::size_t N>
-bool write_member(JsonWriter& writer, const char (&key)[N], std::string_view value) {
-  return write_key(writer, key) && write_string(writer, value);
+  bool ok() const { return ok_; }
+  std::string_view text() const { return buffer_.view(); }
+
+  void start_object() {
+    put('{');
+    first_ = true;
+  }
+
+  void end_object() {
+    put('}');
+    first_ = false;
+  }
+
+  // A member name known at compile time: plain ASCII, nothing to escape.
+  template <std::size_t N>
+  void key(const char (&name)[N]) {
+    char* out = buffer_.room(N + 3);
+    if (!first_) {
+      *out++ = ',';
+    }
+    first_ = false;
+    *out++ = '"';
+    std::memcpy(out, name, N - 1);
+    out += N - 1;
+    *out++ = '"';
+    *out++ = ':';
+    buffer_.commit(out);
+  }
+
+  // A member name from the stanza.
+  void key(std::string_view name) {
+    if (!first_) {
+      put(',');
+    }
+    first_ = false;
+    string(name);
+    put(':');
+  }
+
+  void string(std::string_view text);
+
+  void int64(std::int64_t value) {
+    char* out = buffer_.room(20);
+    out = std::to_chars(out, out + 20, value).ptr;
+    buffer_.commit(out);
+  }
+
+  void true_value() {
+    char* out = buffer_.room(4);
+    std::memcpy(out, "true", 4);
+    buffer_.commit(out + 4);
+  }
+
+ private:
+  void put(char c) {
+    char* out = buffer_.room(1);
+    *out = c;
+    buffer_.commit(out + 1);
+  }
+
+  OutputBuffer& buffer_;
+  bool validate_;
+  bool first_ = true;
+  bool ok_ = true;
+};
+
+void JsonOut::string(std::string_view text) {
+  if (validate_ && !detail::is_valid_utf8(text)) {
+    ok_ = false;
+    return;
+  }
+  // At most six bytes per input byte (\u00XX) and the quotes.
+  char* out = buffer_.room(2 + 6 * text.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  *out++ = '"';
+  for (;;) {
+#if defined(__SSE2__)
+    // Sixteen bytes at a time: stored whole (there is room for them), kept up
+    // to the first '"', '\\' or control character.
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i last_control = _mm_set1_epi8(0x1F);
+    while (end - p >= 16) {
+      const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out), chunk);
+      const __m128i control =
+          _mm_cmpeq_epi8(_mm_subs_epu8(chunk, last_control), _mm_setzero_si128());
+      const __m128i special = _mm_or_si128(
+          control, _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)));
+      const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+      if (mask != 0) {
+        const auto clean = static_cast<unsigned>(__builtin_ctz(mask));
+        p += clean;
+        out += clean;
+        break;
+      }
+      p += 16;
+      out += 16;
+    }
+#endif
+    while (p != end && kJsonEscapes[*p] == 0) {
+      *out++ = static_cast<char>(*p++);
+    }
+    if (p == end) {
+      break;
+    }
+    const unsigned char c = *p++;
+    const char escape = kJsonEscapes[c];
+    *out++ = '\\';
+    *out++ = escape;
+    if (escape == 'u') {
+      constexpr char kHex[] = "0123456789ABCDEF";
+      *out++ = '0';
+      *out++ = '0';
+      *out++ = kHex[c >> 4];
+      *out++ = kHex[c & 0xF];
+    }
+  }
+  *out++ = '"';
+  buffer_.commit(out);
 }
 
 // Writes `key` as a member when the attribute is present.
-template <class JsonWriter, std::size_t N>
-bool write_attribute(JsonWriter& writer, const char (&key)[N], pugi::xml_attribute attribute) {
-  return !attribute || write_member(writer, key, attribute.value());
+template <std::size_t N>
+void write_attribute(JsonOut& out, const char (&key)[N], pugi::xml_attribute attribute) {
+  if (attribute) {
+    out.key(key);
+    out.string(attribute.value());
+  }
 }
 
-template <class JsonWriter>
-bool write_properties(JsonWriter& writer, pugi::xml_node properties, TextScratch& scratch,
+void write_properties(JsonOut& out, pugi::xml_node properties, TextScratch& scratch,
                       std::vector<Property>& collected) {
   collected.clear();
   for (pugi::xml_node property = properties.first_child(); property;
@@ -373,9 +555,8 @@ bool write_properties(JsonWriter& writer, pugi::xml_node properties, TextScratch
         Property{text_of(name, scratch), value ? text_of(value, scratch) : std::string_view{}});
   }
 
-  if (!write_key(writer, "properties") || !writer.StartObject()) {
-    return false;
-  }
+  out.key("properties");
+  out.start_object();
   const std::size_t count = collected.size();
   // The last of several properties with the same name wins.
   auto superseded_linear = [&](std::size_t i) {
@@ -396,41 +577,35 @@ bool write_properties(JsonWriter& writer, pugi::xml_node properties, TextScratch
   for (std::size_t i = 0; i < count; ++i) {
     const bool superseded =
         count > kLinearDedupLimit ? last[collected[i].name] != i : superseded_linear(i);
-    if (superseded) {
-      continue;
-    }
-    if (!writer.Key(collected[i].name.data(),
-                    static_cast<rapidjson::SizeType>(collected[i].name.size())) ||
-        !write_string(writer, collected[i].value)) {
-      return false;
+    if (!superseded) {
+      out.key(collected[i].name);
+      out.string(collected[i].value);
     }
   }
-  return writer.EndObject();
+  out.end_object();
 }
 
-template <class JsonWriter>
-bool write_chat(JsonWriter& writer, const MessageParts& parts, const JsonOptions& options,
-                TextScratch& scratch, Workspace& ws) {
-  if (!writer.StartObject() || !write_attribute(writer, "from", parts.from) ||
-      !write_attribute(writer, "to", parts.to) || !write_attribute(writer, "id", parts.id)) {
-    return false;
+void write_chat(JsonOut& out, const MessageParts& parts, const JsonOptions& options,
+                TextScratch& scratch, std::vector<Property>& properties) {
+  out.start_object();
+  write_attribute(out, "from", parts.from);
+  write_attribute(out, "to", parts.to);
+  write_attribute(out, "id", parts.id);
+  if (parts.body) {
+    out.key("body");
+    out.string(text_of(parts.body, scratch));
   }
-  if (parts.body && !write_member(writer, "body", text_of(parts.body, scratch))) {
-    return false;
-  }
-  if (!write_key(writer, "timestamp") || !writer.Int64(options.timestamp)) {
-    return false;
-  }
+  out.key("timestamp");
+  out.int64(options.timestamp);
   if (parts.thread) {
-    if (!write_member(writer, "thread", text_of(parts.thread, scratch)) ||
-        !write_attribute(writer, "parent", attribute_named(parts.thread, "parent"))) {
-      return false;
-    }
+    out.key("thread");
+    out.string(text_of(parts.thread, scratch));
+    write_attribute(out, "parent", attribute_named(parts.thread, "parent"));
   }
-  if (parts.properties && !write_properties(writer, parts.properties, scratch, ws.properties)) {
-    return false;
+  if (parts.properties) {
+    write_properties(out, parts.properties, scratch, properties);
   }
-  return writer.EndObject();
+  out.end_object();
 }
 
 // The bare room ID of a MUC Light `from`: the localpart of its bare JID.
@@ -451,54 +626,59 @@ std::string_view sender_of(std::string_view from) {
   return from.substr(slash + 1);
 }
 
-template <class JsonWriter>
-bool write_room(JsonWriter& writer, const MessageParts& parts, const JsonOptions& options,
+void write_room(JsonOut& out, const MessageParts& parts, const JsonOptions& options,
                 TextScratch& scratch) {
   const bool has_from = static_cast<bool>(parts.from);
   const std::string_view from = parts.from.value();
-  if (!writer.StartObject() || !write_attribute(writer, "id", parts.id)) {
-    return false;
+  out.start_object();
+  write_attribute(out, "id", parts.id);
+  if (has_from) {
+    out.key("from");
+    out.string(sender_of(from));
   }
-  if (has_from && !write_member(writer, "from", sender_of(from))) {
-    return false;
-  }
-  if (!write_key(writer, "timestamp") || !writer.Int64(options.timestamp)) {
-    return false;
-  }
+  out.key("timestamp");
+  out.int64(options.timestamp);
   if (options.sse && has_from) {
     bool has_room = false;
     const std::string_view room = room_of(from, has_room);
-    if (has_room && !write_member(writer, "room", room)) {
-      return false;
+    if (has_room) {
+      out.key("room");
+      out.string(room);
     }
   }
 
   const pugi::xml_node user =
       parts.affiliations ? parts.affiliations.child("user") : pugi::xml_node{};
   if (user) {
-    return write_member(writer, "type", "affiliation") &&
-           write_attribute(writer, "affiliation", attribute_named(user, "affiliation")) &&
-           write_member(writer, "user", text_of(user, scratch)) && writer.EndObject();
+    out.key("type");
+    out.string("affiliation");
+    write_attribute(out, "affiliation", attribute_named(user, "affiliation"));
+    out.key("user");
+    out.string(text_of(user, scratch));
+    out.end_object();
+    return;
   }
 
-  if (!write_member(writer, "type", "message")) {
-    return false;
+  out.key("type");
+  out.string("message");
+  if (parts.body) {
+    out.key("body");
+    out.string(text_of(parts.body, scratch));
   }
-  if (parts.body && !write_member(writer, "body", text_of(parts.body, scratch))) {
-    return false;
-  }
-  if (parts.markable && !(write_key(writer, "markable") && writer.Bool(true))) {
-    return false;
+  if (parts.markable) {
+    out.key("markable");
+    out.true_value();
   }
   if (parts.marker) {
-    if (!write_key(writer, "chat_marker") || !writer.StartObject() ||
-        !write_member(writer, "type", parts.marker.name()) ||
-        !write_member(writer, "id", attribute_named(parts.marker, "id").value()) ||
-        !writer.EndObject()) {
-      return false;
-    }
+    out.key("chat_marker");
+    out.start_object();
+    out.key("type");
+    out.string(parts.marker.name());
+    out.key("id");
+    out.string(attribute_named(parts.marker, "id").value());
+    out.end_object();
   }
-  return writer.EndObject();
+  out.end_object();
 }
 
 bool is_groupchat_type(pugi::xml_attribute type) {
@@ -531,23 +711,19 @@ Expected<TypedMessageJson, StanzaError> typed_message_to_json(std::string_view s
           options.encoding == MessageEncoding::room ||
           (options.encoding == MessageEncoding::automatic && is_groupchat_type(parts.type));
       TextScratch scratch;
-      ws.json.Clear();
-      auto encode = [&](auto& writer) {
-        return room ? write_room(writer, parts, options, scratch)
-                    : write_chat(writer, parts, options, scratch, ws);
-      };
-      bool written = false;
-      if (!traits.char_reference) {
-        PlainWriter writer(ws.json);
-        written = encode(writer);
+      // Text from a valid UTF-8 document is valid UTF-8, except what pugixml
+      // decodes from a numeric character reference (it writes surrogates and
+      // code points beyond U+10FFFF as is): only stanzas with one pay for
+      // validating the output.
+      JsonOut out(ws.json, traits.char_reference);
+      if (room) {
+        write_room(out, parts, options, scratch);
       } else {
-        ValidatingWriter writer(ws.json);
-        written = encode(writer);
+        write_chat(out, parts, options, scratch, ws.properties);
       }
-      // Only text that is not valid Unicode makes the writer fail.
-      if (written) {
-        output = TypedMessageJson{message_type_of(parts.type),
-                                  std::string(ws.json.GetString(), ws.json.GetSize())};
+      // Only text that is not valid Unicode makes the output fail.
+      if (out.ok()) {
+        output = TypedMessageJson{message_type_of(parts.type), std::string(out.text())};
       }
     }
   }

@@ -215,6 +215,71 @@ TEST_CASE("control characters from character references are escaped in the JSON"
         R"({"body":"\u0001\u001f\t","timestamp":0})");
 }
 
+TEST_CASE("strings are escaped exactly as RapidJSON's Writer escapes them") {
+  auto json = message_to_json(
+      "<message id='&#x1F;&#x7F;/'><body>&#1;&#8;&#9;&#10;&#12;&#13;&#x1b;\"\\&lt;\xC3\xA9"
+      "</body></message>",
+      {});
+  REQUIRE(json);
+  CHECK(*json ==
+        "{\"id\":\"\\u001F\x7F/\",\"body\":\"\\u0001\\b\\t\\n\\f\\r\\u001B\\\"\\\\<"
+        "\xC3\xA9\",\"timestamp\":0}");
+
+  // Strings are copied in blocks; a character to escape may be anywhere in one.
+  auto rapidjson_string = [](const std::string& text) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    writer.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+    return std::string(buffer.GetString(), buffer.GetSize());
+  };
+  auto check_as_rapidjson = [&](const std::string& text) {
+    const std::string xml = "<message><body>" + text + "</body></message>";
+    INFO(xml);
+    const auto converted = message_to_json(xml, {});
+    REQUIRE(converted);
+    const auto decoded = convert(xml);
+    const std::string body(decoded["body"].GetString(), decoded["body"].GetStringLength());
+    CHECK(*converted == "{\"body\":" + rapidjson_string(body) + ",\"timestamp\":0}");
+  };
+  for (const char* special : {"\"", "\\", "&#1;", "&#x1F;", "\n", "\xC3\xA9"}) {
+    for (std::size_t before = 0; before < 40; ++before) {
+      for (std::size_t after : {0, 1, 15, 16, 17}) {
+        check_as_rapidjson(std::string(before, 'b') + special + std::string(after, 'a'));
+      }
+    }
+  }
+  for (std::size_t length = 0; length < 70; ++length) {
+    std::string text;
+    for (std::size_t i = 0; i < length; ++i) {
+      text += (i % 7 == 3) ? "\xC3\xA9" : (i % 11 == 5) ? "&quot;" : (i % 13 == 8) ? "&#2;" : "t";
+    }
+    check_as_rapidjson(text);
+  }
+}
+
+TEST_CASE("every string that reaches the JSON is checked after character references") {
+  const std::string ns = "xmlns='http://www.jivesoftware.com/xmlns/xmpp/properties'";
+  CHECK(error_of("<message><properties " + ns +
+                 "><property><name>&#xDFFF;</name><value>v</value></property></properties>"
+                 "</message>") == StanzaError::not_well_formed);
+  CHECK(error_of("<message><properties " + ns +
+                 "><property><name>n</name><value>&#xD800;</value></property></properties>"
+                 "</message>") == StanzaError::not_well_formed);
+  CHECK(error_of("<message><thread parent='&#x110000;'/></message>") ==
+        StanzaError::not_well_formed);
+  CHECK(error_of("<message type='groupchat' from='r@m/&#xD800;'/>") ==
+        StanzaError::not_well_formed);
+  check("<message><properties " + ns +
+            "><property><name>&#xE9;</name><value>&#x1F389;</value></property></properties>"
+            "</message>",
+        "{\"timestamp\":0,\"properties\":{\"\xC3\xA9\":\"\xF0\x9F\x8E\x89\"}}");
+  // Only what is written counts: the room encoding writes the resource of
+  // `from` and, for SSE, the localpart of its bare JID.
+  check("<message type='groupchat' from='r@&#xD800;/a@l'/>",
+        R"({"from":"a@l","timestamp":0,"type":"message"})");
+  CHECK(error_of("<message type='chat' from='r@&#xD800;/a@l'/>") == StanzaError::not_well_formed);
+}
+
 TEST_CASE("element text: whitespace, CDATA, comments, line ends") {
   check("<message><body> </body></message>", R"({"body":" ","timestamp":0})");
   check("<message><body/></message>", R"({"body":"","timestamp":0})");
