@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 using mimrest::JsonOptions;
 using mimrest::message_to_json;
 using mimrest::MessageEncoding;
+using mimrest::MessageType;
 using mimrest::StanzaError;
 
 namespace {
@@ -442,15 +444,21 @@ TEST_CASE("large and deeply nested stanzas do not break the converter") {
   check("<message><body>s</body></message>", R"({"body":"s","timestamp":0})");
 }
 
-TEST_CASE("is_groupchat") {
-  CHECK(mimrest::is_groupchat("<message type='groupchat'/>"));
-  CHECK(mimrest::is_groupchat("<message type=\"groupchat\" from='r@m/a'><body/></message>"));
-  CHECK_FALSE(mimrest::is_groupchat("<message type='chat'/>"));
-  CHECK_FALSE(mimrest::is_groupchat("<message/>"));
-  CHECK_FALSE(mimrest::is_groupchat("<message type='groupchat'>"));
-  CHECK_FALSE(mimrest::is_groupchat("<presence type='groupchat'/>"));
-  CHECK_FALSE(mimrest::is_groupchat("<!DOCTYPE m><message type='groupchat'/>"));
-  CHECK_FALSE(mimrest::is_groupchat(""));
+TEST_CASE("typed_message_to_json: only a converted type='groupchat' message is groupchat") {
+  auto type_of = [](std::string_view xml) -> std::optional<MessageType> {
+    const auto typed = mimrest::typed_message_to_json(xml, {});
+    return typed ? std::optional<MessageType>(typed->type) : std::nullopt;
+  };
+  CHECK(type_of("<message type='groupchat'/>") == MessageType::groupchat);
+  CHECK(type_of("<message type=\"groupchat\" from='r@m/a'><body/></message>") ==
+        MessageType::groupchat);
+  CHECK(type_of("<message type='chat'/>") == MessageType::chat);
+  CHECK(type_of("<message/>") == MessageType::other);
+  CHECK(type_of("<message type='groupchat '/>") == MessageType::other);
+  CHECK_FALSE(type_of("<message type='groupchat'>"));
+  CHECK_FALSE(type_of("<presence type='groupchat'/>"));
+  CHECK_FALSE(type_of("<!DOCTYPE m><message type='groupchat'/>"));
+  CHECK_FALSE(type_of(""));
 }
 
 TEST_CASE("UTF-8 decoding and XML characters (the shared checks)") {
