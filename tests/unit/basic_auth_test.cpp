@@ -4,23 +4,28 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "await.hpp"
 #include "mimrest/crypto.hpp"
+#include "mimrest/password_verifier.hpp"
 
-using mimrest::BasicAuthenticator;
 using mimrest::Jid;
 using mimrest::parse_basic_authorization;
+using mimrest::PasswordVerifier;
+using mimrest::VerifyResult;
 
 namespace {
 
 // Accounts keyed by prepared bare JID; records what it was asked.
-class FakeVerifier final : public mimrest::PasswordVerifier {
+class FakeVerifier final : public mimrest::SyncPasswordVerifier {
  public:
   void add(std::string user, std::string password) {
     accounts_[std::move(user)] = std::move(password);
   }
-  bool verify(const Jid& user, std::string_view password) override {
+  VerifyResult verify(const Jid& user, std::string_view password) override {
     std::lock_guard<std::mutex> lock(mutex_);
     ++calls_;
     last_user_ = user.to_string();
@@ -40,6 +45,32 @@ class FakeVerifier final : public mimrest::PasswordVerifier {
 std::string header_for(std::string_view user_pass) {
   return "Basic " + mimrest::base64_encode(user_pass);
 }
+
+/// Basic authentication as the Api performs it: parse the header, then ask
+/// the verifier about well-formed credentials only. The user on success.
+class BasicAuthenticator {
+ public:
+  explicit BasicAuthenticator(PasswordVerifier& verifier) : verifier_(verifier) {}
+  std::optional<Jid> authenticate(std::optional<std::string_view> header) const {
+    if (!header) {
+      return std::nullopt;
+    }
+    auto credentials = parse_basic_authorization(*header);
+    if (!credentials) {
+      return std::nullopt;
+    }
+    const VerifyResult verified = mimrest::test::await(verifier_, &PasswordVerifier::async_verify,
+                                                       credentials->user, credentials->password);
+    REQUIRE(verified);
+    if (!*verified) {
+      return std::nullopt;
+    }
+    return credentials->user;
+  }
+
+ private:
+  PasswordVerifier& verifier_;
+};
 
 }  // namespace
 

@@ -7,13 +7,28 @@
 #include <openssl/sha.h>
 
 #include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
+#include "await.hpp"
 #include "mimrest/crypto.hpp"
+#include "test_jid.hpp"
 
 using mimrest::check_scram_password;
+using mimrest::Completion;
+using mimrest::CredentialsResult;
+using mimrest::Failure;
 using mimrest::make_scram_credentials;
+using mimrest::PasswordVerifier;
 using mimrest::ScramCredentials;
+using mimrest::ScramPasswordVerifier;
+using mimrest::VerifyResult;
+using mimrest::test::jid;
 
 namespace {
 
@@ -54,17 +69,23 @@ constexpr std::string_view rfc_auth_message =
 constexpr std::string_view rfc_client_proof = "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
 constexpr std::string_view rfc_server_signature = "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
 
-class MapStore final : public mimrest::ScramCredentialStore {
+class MapStore final : public mimrest::SyncScramCredentialStore {
  public:
   std::map<std::string, ScramCredentials> users;
-  std::optional<ScramCredentials> find(const mimrest::Jid& user) const override {
+  CredentialsResult find(const mimrest::Jid& user) override {
     const auto it = users.find(user.bare_string());
     if (it == users.end()) {
-      return std::nullopt;
+      return std::optional<ScramCredentials>();
     }
-    return it->second;
+    return std::optional<ScramCredentials>(it->second);
   }
 };
+
+/// The verifier's answer, which must come inline.
+VerifyResult verify(PasswordVerifier& verifier, const mimrest::Jid& user,
+                    std::string_view password) {
+  return mimrest::test::await(verifier, &PasswordVerifier::async_verify, user, password);
+}
 
 }  // namespace
 
@@ -154,7 +175,108 @@ TEST_CASE("ScramPasswordVerifier checks against the store") {
   const auto bob = mimrest::Jid::parse("bob@localhost");
   REQUIRE(alice.has_value());
   REQUIRE(bob.has_value());
-  CHECK(verifier.verify(*alice, "secret"));
-  CHECK_FALSE(verifier.verify(*alice, "wrong"));
-  CHECK_FALSE(verifier.verify(*bob, "secret"));
+  CHECK(verify(verifier, *alice, "secret").value());
+  CHECK_FALSE(verify(verifier, *alice, "wrong").value());
+  CHECK_FALSE(verify(verifier, *bob, "secret").value());
+}
+
+TEST_CASE("an unknown user is checked against the dummy credential and refused") {
+  MapStore store;
+  store.users["alice@localhost"] = make_scram_credentials("secret", 32);
+  ScramPasswordVerifier verifier(store, 32);
+  CHECK(verifier.dummy_checks() == 0);
+
+  const auto unknown = verify(verifier, jid("bob@localhost"), "secret");
+  REQUIRE(unknown);
+  CHECK_FALSE(*unknown);
+  CHECK(verifier.dummy_checks() == 1);
+  const auto other_domain = verify(verifier, jid("alice@elsewhere.org"), "secret");
+  REQUIRE(other_domain);
+  CHECK_FALSE(*other_domain);
+  CHECK(verifier.dummy_checks() == 2);
+
+  // A known user never touches the dummy, whether the password is right or not.
+  CHECK(verify(verifier, jid("alice@localhost"), "secret").value());
+  CHECK_FALSE(verify(verifier, jid("alice@localhost"), "wrong").value());
+  CHECK(verifier.dummy_checks() == 2);
+}
+
+namespace {
+
+/// A store that cannot answer.
+class FailingStore final : public mimrest::SyncScramCredentialStore {
+ public:
+  explicit FailingStore(Failure failure) : failure_(failure) {}
+  CredentialsResult find(const mimrest::Jid&) override { return mimrest::unexpected(failure_); }
+
+ private:
+  Failure failure_;
+};
+
+/// A store whose lookup throws.
+class ThrowingStore final : public mimrest::SyncScramCredentialStore {
+ public:
+  CredentialsResult find(const mimrest::Jid&) override {
+    throw std::runtime_error("connection lost");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a failure of the store is passed through, not answered as a wrong password") {
+  for (const Failure failure : {Failure::unavailable, Failure::internal}) {
+    FailingStore store(failure);
+    ScramPasswordVerifier verifier(store, 16);
+    const auto result = verify(verifier, jid("alice@localhost"), "secret");
+    REQUIRE_FALSE(result);
+    CHECK(result.error() == failure);
+    CHECK(verifier.dummy_checks() == 0);
+  }
+  ThrowingStore store;
+  ScramPasswordVerifier verifier(store, 16);
+  const auto result = verify(verifier, jid("alice@localhost"), "secret");
+  REQUIRE_FALSE(result);
+  CHECK(result.error() == Failure::internal);
+}
+
+namespace {
+
+/// A store that answers later, from a thread of its own.
+class ThreadedStore final : public mimrest::ScramCredentialStore {
+ public:
+  ~ThreadedStore() override {
+    for (auto& thread : threads_) {
+      thread.join();
+    }
+  }
+  void async_find(const mimrest::Jid& user, Completion<CredentialsResult> done) override {
+    std::optional<ScramCredentials> found;
+    if (user.bare_string() == "alice@localhost") {
+      found = credentials;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    threads_.emplace_back([found = std::move(found), done = std::move(done)] { done(found); });
+  }
+  ScramCredentials credentials = make_scram_credentials("secret", 16);
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+TEST_CASE("the verifier answers when an asynchronous store does") {
+  ThreadedStore store;
+  ScramPasswordVerifier verifier(store, 16);
+  auto check = [&](const char* user, const char* password) {
+    const mimrest::Jid who = jid(user);
+    return mimrest::test::await_for<VerifyResult>([&](Completion<VerifyResult> done) {
+      verifier.async_verify(who, password, std::move(done));
+    });
+  };
+  CHECK(check("alice@localhost", "secret").value());
+  CHECK_FALSE(check("alice@localhost", "wrong").value());
+  CHECK_FALSE(check("bob@localhost", "secret").value());
+  CHECK(verifier.dummy_checks() == 1);
 }
