@@ -5,26 +5,38 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <pugixml.hpp>
 
+#include "await.hpp"
 #include "mimrest/memory/memory_backend.hpp"
-#include "recording_sink.hpp"
+#include "recording_stanza_sink.hpp"
 #include "test_jid.hpp"
 
 using mimrest::Affiliation;
+using mimrest::ArchivedMessage;
+using mimrest::CreateRoomResult;
 using mimrest::Jid;
+using mimrest::MucLight;
+using mimrest::RoomArchiveQuery;
 using mimrest::RoomConfig;
 using mimrest::RoomErrorKind;
+using mimrest::RoomInfoResult;
+using mimrest::RoomMessagesResult;
+using mimrest::RoomResult;
+using mimrest::RoomSummary;
 using mimrest::memory::MemoryBackend;
 using mimrest::memory::MemoryBackendConfig;
+using mimrest::test::await;
 using mimrest::test::jid;
-using mimrest::test::RecordingSink;
+using mimrest::test::RecordingStanzaSink;
 
 namespace {
 
@@ -54,16 +66,64 @@ AffiliationMessage parse_affiliations(const std::string& xml) {
 
 using Users = std::vector<std::pair<std::string, std::string>>;
 
+/// The room operations called through await(): the memory backend completes
+/// each one inline. Asserts, so call it on the test's thread only.
+class Rooms {
+ public:
+  explicit Rooms(MucLight& muc) : muc_(muc) {}
+  std::optional<std::string> service_domain(std::string_view user_domain) const {
+    return muc_.service_domain(user_domain);
+  }
+  CreateRoomResult create_room(const Jid& owner, const std::optional<Jid>& room,
+                               const RoomConfig& config) {
+    return await(muc_, &MucLight::async_create_room, owner, room, config);
+  }
+  /// The rooms of `user`; the listing itself must succeed.
+  std::vector<RoomSummary> user_rooms(const Jid& user) {
+    auto rooms = await(muc_, &MucLight::async_user_rooms, user);
+    REQUIRE(rooms);
+    return *rooms;
+  }
+  RoomInfoResult room_info(const Jid& user, const Jid& room) {
+    return await(muc_, &MucLight::async_room_info, user, room);
+  }
+  RoomResult set_config(const Jid& user, const Jid& room, const RoomConfig& config) {
+    return await(muc_, &MucLight::async_set_config, user, room, config);
+  }
+  RoomResult set_affiliation(const Jid& actor, const Jid& room, const Jid& target,
+                             Affiliation affiliation) {
+    return await(muc_, &MucLight::async_set_affiliation, actor, room, target, affiliation);
+  }
+  RoomResult send_message(const Jid& sender, const Jid& room, std::string stanza_xml) {
+    return await(muc_, &MucLight::async_send_message, sender, room, std::move(stanza_xml));
+  }
+  RoomMessagesResult messages(const RoomArchiveQuery& query) {
+    return await(muc_, &MucLight::async_messages, query);
+  }
+  /// The newest `limit` messages strictly before `before`.
+  RoomMessagesResult messages_before(const Jid& reader, const Jid& room,
+                                     std::optional<std::int64_t> before, std::size_t limit) {
+    return messages(RoomArchiveQuery{reader, room, before, std::nullopt, limit});
+  }
+  /// The interface itself, for threads (which must not assert).
+  MucLight& async() { return muc_; }
+
+ private:
+  MucLight& muc_;
+};
+
 struct Fixture {
   Fixture() : Fixture(false) {}
   explicit Fixture(bool all_can_configure)
-      : backend(config(all_can_configure)), api(backend.backend()), muc(api.muc_light) {
+      : backend(config(all_can_configure)), api(backend.backend()), muc(*api.muc_light) {
     for (const auto* name : {"alice", "bob", "carol", "dave"}) {
       const Jid user = jid(std::string(name) + "@localhost");
       REQUIRE(backend.add_user(user, "p"));
-      sinks.push_back(std::make_shared<RecordingSink>());
-      sessions.push_back(
-          api.sessions.open_session(jid(std::string(name) + "@localhost/sse-1"), sinks.back()));
+      sinks.push_back(std::make_shared<RecordingStanzaSink>());
+      auto session = await(*api.sessions, &mimrest::SessionManager::async_open_session,
+                           jid(std::string(name) + "@localhost/sse-1"), sinks.back());
+      REQUIRE(session);
+      sessions.push_back(std::move(*session));
     }
   }
   static MemoryBackendConfig config(bool all_can_configure) {
@@ -72,7 +132,7 @@ struct Fixture {
     result.all_can_configure = all_can_configure;
     return result;
   }
-  RecordingSink& sink(const Jid& user) {
+  RecordingStanzaSink& sink(const Jid& user) {
     return *sinks[user == alice ? 0 : user == bob ? 1 : user == carol ? 2 : 3];
   }
   void clear_sinks() {
@@ -102,16 +162,16 @@ struct Fixture {
     }
     return result;
   }
-  std::vector<mimrest::ArchivedMessage> archive(const Jid& reader, const Jid& room) {
-    auto rows = muc.recent_messages(reader, room, std::nullopt, 500);
+  std::vector<ArchivedMessage> archive(const Jid& reader, const Jid& room) {
+    auto rows = muc.messages_before(reader, room, std::nullopt, 500);
     REQUIRE(rows);
     return *rows;
   }
 
   MemoryBackend backend;
   mimrest::Backend api;
-  mimrest::MucLight& muc;
-  std::vector<std::shared_ptr<RecordingSink>> sinks;
+  Rooms muc;
+  std::vector<std::shared_ptr<RecordingStanzaSink>> sinks;
   std::vector<std::unique_ptr<mimrest::Session>> sessions;
   Jid alice = jid("alice@localhost");
   Jid bob = jid("bob@localhost");
@@ -148,7 +208,8 @@ TEST_CASE_METHOD(Fixture, "creating a room with a fresh ID") {
   REQUIRE(notices.size() == 1);
   auto notice = parse_affiliations(notices[0]);
   CHECK(notice.from == room->bare_string());
-  CHECK(notice.to == "alice@localhost");
+  // Addressed to the room, like every room stanza a backend routes.
+  CHECK(notice.to == room->bare_string());
   CHECK(notice.type == "groupchat");
   CHECK(notice.users == Users{{"owner", "alice@localhost"}});
   CHECK(sink(bob).take().empty());
@@ -185,8 +246,8 @@ TEST_CASE("no rooms where MUC Light is disabled") {
   config.password_iterations = 16;
   config.muc_light_enabled = false;
   MemoryBackend backend(config);
-  auto room = backend.backend().muc_light.create_room(jid("alice@localhost"), std::nullopt,
-                                                      RoomConfig{"n", "s"});
+  Rooms muc(*backend.backend().muc_light);
+  auto room = muc.create_room(jid("alice@localhost"), std::nullopt, RoomConfig{"n", "s"});
   REQUIRE_FALSE(room);
   CHECK(room.error().kind == RoomErrorKind::room_not_found);
 }
@@ -256,12 +317,23 @@ TEST_CASE_METHOD(Fixture, "adding a member is broadcast and archived") {
   clear_sinks();
 
   REQUIRE(muc.set_affiliation(alice, room, bob, Affiliation::member));
+  // ONE stanza, addressed to the room, for every occupant, with the
+  // sequence of the room's archive row.
+  const auto delivered_to_alice = sink(alice).routed();
+  const auto delivered_to_bob = sink(bob).routed();
+  REQUIRE(delivered_to_alice.size() == 1);
+  REQUIRE(delivered_to_bob.size() == 1);
+  CHECK(delivered_to_alice[0] == delivered_to_bob[0]);
+  CHECK(delivered_to_alice[0]->sequence() != 0);
+  auto last = await(*api.events, &mimrest::EventLog::async_last_sequence);
+  REQUIRE(last);
+  CHECK(delivered_to_alice[0]->sequence() == *last);
   for (const Jid& user : {alice, bob}) {
     auto got = sink(user).take();
     REQUIRE(got.size() == 1);
     auto message = parse_affiliations(got[0]);
     CHECK(message.from == room.bare_string());
-    CHECK(message.to == user.bare_string());
+    CHECK(message.to == room.bare_string());
     CHECK(message.type == "groupchat");
     CHECK(message.id.size() == 36);  // a UUID
     CHECK(message.users == Users{{"member", "bob@localhost"}});
@@ -395,6 +467,21 @@ TEST_CASE_METHOD(Fixture,
   REQUIRE(rows.size() == 3);
   CHECK(rows.back().stanza_xml == expected_archived);
 
+  // ONE stanza for every occupant, addressed to the room, carrying the
+  // sequence of the room's row.
+  const auto first = sink(alice).routed();
+  REQUIRE(first.size() == 1);
+  CHECK(first[0]->xml() == expected_archived);
+  CHECK(first[0]->sequence() != 0);
+  for (const Jid& user : {bob, carol}) {
+    const auto routed = sink(user).routed();
+    REQUIRE(routed.size() == 1);
+    CHECK(routed[0] == first[0]);
+  }
+  auto last = await(*api.events, &mimrest::EventLog::async_last_sequence);
+  REQUIRE(last);
+  CHECK(first[0]->sequence() == *last);
+
   for (const Jid& user : {alice, bob, carol}) {
     auto got = sink(user).take();
     REQUIRE(got.size() == 1);
@@ -402,7 +489,7 @@ TEST_CASE_METHOD(Fixture,
     REQUIRE(document.load_string(got[0].c_str()));
     auto message = document.child("message");
     CHECK(std::string(message.attribute("from").value()) == from);
-    CHECK(std::string(message.attribute("to").value()) == user.bare_string());
+    CHECK(std::string(message.attribute("to").value()) == room.bare_string());
     CHECK(std::string(message.attribute("id").value()) == "m1");
     CHECK(std::string(message.child("body").text().get()) == "a & b");
     CHECK(message.child("markable"));
@@ -431,7 +518,7 @@ TEST_CASE("room archive paging") {
   const Jid alice = jid("alice@localhost");
   const Jid dave = jid("dave@localhost");
   REQUIRE(backend.add_user(alice, "p"));
-  auto& muc = backend.backend().muc_light;
+  Rooms muc(*backend.backend().muc_light);
   auto room = muc.create_room(alice, std::nullopt, RoomConfig{"n", "s"});
   REQUIRE(room);
   for (int i = 1; i <= 5; ++i) {
@@ -441,7 +528,7 @@ TEST_CASE("room archive paging") {
         "<message type=\"groupchat\"><body>" + std::to_string(i) + "</body></message>"));
   }
   auto stamps = [&](std::optional<std::int64_t> before, std::size_t limit) {
-    auto rows = muc.recent_messages(alice, *room, before, limit);
+    auto rows = muc.messages_before(alice, *room, before, limit);
     REQUIRE(rows);
     std::vector<std::int64_t> result;
     for (const auto& row : *rows) {
@@ -455,10 +542,34 @@ TEST_CASE("room archive paging") {
   CHECK(stamps(300, 50) == std::vector<std::int64_t>{100, 200});
   CHECK(stamps(301, 1) == std::vector<std::int64_t>{300});
 
-  auto outsider = muc.recent_messages(dave, *room, std::nullopt, 50);
+  // Forward paging: the oldest rows strictly after the cursor, also capped.
+  auto stamps_after = [&](std::int64_t after, std::optional<std::int64_t> before,
+                          std::size_t limit) {
+    auto rows = muc.messages(RoomArchiveQuery{alice, *room, before, after, limit});
+    REQUIRE(rows);
+    std::vector<std::int64_t> result;
+    for (const auto& row : *rows) {
+      result.push_back(row.timestamp_us);
+    }
+    return result;
+  };
+  CHECK(stamps_after(0, std::nullopt, 50) == std::vector<std::int64_t>{100, 200, 300});  // capped
+  CHECK(stamps_after(100, std::nullopt, 2) == std::vector<std::int64_t>{200, 300});
+  CHECK(stamps_after(300, std::nullopt, 50) == std::vector<std::int64_t>{400, 500});
+  CHECK(stamps_after(500, std::nullopt, 50).empty());
+  CHECK(stamps_after(100, std::nullopt, 0).empty());
+  CHECK(stamps_after(100, 400, 50) == std::vector<std::int64_t>{200, 300});
+  CHECK(stamps_after(100, 500, 1) == std::vector<std::int64_t>{200});
+  CHECK(stamps_after(200, 300, 50).empty());
+
+  auto outsider_after = muc.messages(RoomArchiveQuery{dave, *room, std::nullopt, 0, 50});
+  REQUIRE_FALSE(outsider_after);
+  CHECK(outsider_after.error().kind == RoomErrorKind::not_occupant);
+
+  auto outsider = muc.messages_before(dave, *room, std::nullopt, 50);
   REQUIRE_FALSE(outsider);
   CHECK(outsider.error().kind == RoomErrorKind::not_occupant);
-  auto missing = muc.recent_messages(alice, jid("nope@muclight.localhost"), std::nullopt, 50);
+  auto missing = muc.messages_before(alice, jid("nope@muclight.localhost"), std::nullopt, 50);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().kind == RoomErrorKind::room_not_found);
 }
@@ -470,17 +581,21 @@ TEST_CASE_METHOD(Fixture, "concurrent room messages from several threads are all
   std::vector<std::thread> threads;
   for (const auto& sender : senders) {
     threads.emplace_back([&, sender] {
+      // No assertions off the test's thread: the result is dropped.
       for (int n = 0; n < per_sender; ++n) {
-        (void)muc.send_message(sender, room,
-                               "<message type=\"groupchat\"><body>x</body></message>");
+        muc.async().async_send_message(sender, room,
+                                       "<message type=\"groupchat\"><body>x</body></message>",
+                                       [](const RoomResult&) {});
       }
     });
   }
   // Membership changes run alongside the messages.
   std::thread churn([&] {
     for (int n = 0; n < 50; ++n) {
-      (void)muc.set_affiliation(alice, room, dave, Affiliation::member);
-      (void)muc.set_affiliation(alice, room, dave, Affiliation::none);
+      muc.async().async_set_affiliation(alice, room, dave, Affiliation::member,
+                                        [](const RoomResult&) {});
+      muc.async().async_set_affiliation(alice, room, dave, Affiliation::none,
+                                        [](const RoomResult&) {});
     }
   });
   for (auto& thread : threads) {
@@ -493,7 +608,7 @@ TEST_CASE_METHOD(Fixture, "concurrent room messages from several threads are all
   std::optional<std::int64_t> before;
   std::set<std::string> ids;
   for (;;) {
-    auto page = muc.recent_messages(alice, room, before, 50);
+    auto page = muc.messages_before(alice, room, before, 50);
     REQUIRE(page);
     if (page->empty()) {
       break;

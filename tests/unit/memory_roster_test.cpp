@@ -4,19 +4,52 @@
 #include <string>
 #include <vector>
 
+#include "await.hpp"
 #include "mimrest/memory/memory_backend.hpp"
 #include "test_jid.hpp"
 
 using mimrest::Jid;
+using mimrest::Roster;
 using mimrest::RosterError;
+using mimrest::RosterItem;
+using mimrest::RosterResult;
 using mimrest::memory::MemoryBackend;
 using mimrest::memory::MemoryBackendConfig;
+using mimrest::test::await;
 using mimrest::test::jid;
 
 namespace {
 
+/// The roster operations called through await(): the memory backend
+/// completes each one inline.
+class Rosters {
+ public:
+  explicit Rosters(Roster& roster) : roster_(roster) {}
+  /// The items of `user`; the read itself must succeed.
+  std::vector<RosterItem> items(const Jid& user) const {
+    auto result = await(roster_, &Roster::async_items, user);
+    REQUIRE(result);
+    return *result;
+  }
+  RosterResult add(const Jid& user, const Jid& contact) {
+    return await(roster_, &Roster::async_add, user, contact);
+  }
+  RosterResult subscribe(const Jid& user, const Jid& contact) {
+    return await(roster_, &Roster::async_subscribe, user, contact);
+  }
+  RosterResult approve(const Jid& user, const Jid& contact) {
+    return await(roster_, &Roster::async_approve, user, contact);
+  }
+  RosterResult remove(const Jid& user, const Jid& contact) {
+    return await(roster_, &Roster::async_remove, user, contact);
+  }
+
+ private:
+  Roster& roster_;
+};
+
 struct Fixture {
-  Fixture() : backend(config()), roster(backend.backend().roster) {
+  Fixture() : backend(config()), roster(*backend.backend().roster) {
     REQUIRE(backend.add_user(alice, "a"));
     REQUIRE(backend.add_user(bob, "b"));
     REQUIRE(backend.add_user(carol, "c"));
@@ -37,7 +70,7 @@ struct Fixture {
   }
 
   MemoryBackend backend;
-  mimrest::Roster& roster;
+  Rosters roster;
   Jid alice = jid("alice@localhost");
   Jid bob = jid("bob@localhost");
   Jid carol = jid("carol@localhost");
