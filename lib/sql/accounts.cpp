@@ -88,11 +88,11 @@ Expected<void, AccountError> Accounts::add_user(const Jid& user, std::string_vie
   using Result = Expected<void, AccountError>;
   return wait_for<Result>([&](Completion<Result> done) {
     store_.write(write_job<Result>(
-        [name = user.bare_string(), credentials](Connection& db, WriteContext&) -> Result {
+        [name = user.bare_string(), credentials](Connection& db, WriteContext& context) -> Result {
           if (account_exists(db, name)) {
             return unexpected(AccountError::already_exists);
           }
-          store_credentials(db, intern_jid(db, name), credentials, true);
+          store_credentials(db, context.jid(db, name), credentials, true);
           return {};
         },
         std::move(done)));

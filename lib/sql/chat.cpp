@@ -19,9 +19,9 @@ void ChatRouter::async_route_chat_message(const Jid& from, const Jid& to, std::s
           Connection& db, WriteContext& context) -> RouteResult {
         const std::string sender_text = sender.bare_string();
         const std::string recipient_text = recipient.bare_string();
-        const std::int64_t sender_id = intern_jid(db, sender_text);
+        const std::int64_t sender_id = context.jid(db, sender_text);
         const bool self = sender == recipient;
-        const std::int64_t recipient_id = self ? sender_id : intern_jid(db, recipient_text);
+        const std::int64_t recipient_id = self ? sender_id : context.jid(db, recipient_text);
         const bool local_recipient = local_domain && account_exists(db, recipient_text);
         if (self) {
           // One archive, one row: it is also what the recipient receives.

@@ -95,6 +95,8 @@ class Connection {
   virtual void script(std::string_view sql) = 0;
   /// Whether the connection is still usable (not lost).
   virtual bool healthy() const noexcept = 0;
+  /// Rows inserted, updated or deleted through this connection so far.
+  virtual std::uint64_t changes() const noexcept = 0;
 
   /// The first column of the first row, or `fallback` when there is no row
   /// or it is NULL.

@@ -133,6 +133,8 @@ class LibpqConnection final : public PgConnection {
 
   bool healthy() const noexcept override { return !broken_ && PQstatus(conn_) == CONNECTION_OK; }
 
+  std::uint64_t changes() const noexcept override { return changes_; }
+
   int socket() const noexcept override { return PQsocket(conn_); }
 
   std::vector<Notification> notifications() override {
@@ -212,11 +214,18 @@ class LibpqConnection final : public PgConnection {
     PGresult* result = PQexecPrepared(conn_, name.c_str(), static_cast<int>(count), values.data(),
                                       lengths.data(), formats.data(), 0);
     check(result, "query");
+    const std::string_view command = PQcmdStatus(result);
+    if (command.rfind("INSERT", 0) == 0 || command.rfind("UPDATE", 0) == 0 ||
+        command.rfind("DELETE", 0) == 0) {
+      const char* tuples = PQcmdTuples(result);
+      changes_ += (tuples != nullptr && *tuples != '\0') ? std::strtoull(tuples, nullptr, 10) : 0;
+    }
     return result;
   }
 
   PGconn* conn_;
   bool broken_ = false;  // a connection-class error was seen: reconnect
+  std::uint64_t changes_ = 0;
   std::unordered_map<std::string, std::string> names_;
 };
 
@@ -225,8 +234,11 @@ class LibpqConnection final : public PgConnection {
 std::unique_ptr<PgConnection> open_postgresql(const std::string& url,
                                               std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const char* keywords[] = {"dbname", "application_name", nullptr};
-  const char* values[] = {url.c_str(), "mimrest", nullptr};
+  // Defaults first: what the URL says overrides them. GSSAPI encryption is
+  // off unless the URL asks for it: libpq would otherwise try it first on
+  // every connection (a round trip, and Kerberos state in every thread).
+  const char* keywords[] = {"gssencmode", "application_name", "dbname", nullptr};
+  const char* values[] = {"disable", "mimrest", url.c_str(), nullptr};
   PGconn* conn = PQconnectStartParams(keywords, values, 1);
   if (conn == nullptr) {
     throw DbError(Failure::unavailable, "postgresql: out of memory");

@@ -159,7 +159,7 @@ RoomResult change_affiliation(Connection& db, WriteContext& context, const std::
     if (targeted != occupants.end()) {
       return {};  // already an occupant
     }
-    const std::int64_t member = intern_jid(db, target);
+    const std::int64_t member = context.jid(db, target);
     const std::int64_t position = occupants.empty() ? 1 : occupants.back().position + 1;
     db.execute(
         "INSERT INTO mimrest_occupants (room, member, affiliation, position) "
@@ -256,7 +256,7 @@ void SqlMucLight::async_create_room(const Jid& owner, const std::optional<Jid>& 
             }
             continue;
           }
-          const std::int64_t jid = intern_jid(db, candidate);
+          const std::int64_t jid = context.jid(db, candidate);
           Rows inserted = db.query(
               "INSERT INTO mimrest_rooms (jid, name, subject) VALUES ($1, $2, $3) RETURNING id",
               {jid, config.name, config.subject});
@@ -267,7 +267,7 @@ void SqlMucLight::async_create_room(const Jid& owner, const std::optional<Jid>& 
           db.execute(
               "INSERT INTO mimrest_occupants (room, member, affiliation, position) "
               "VALUES ($1, $2, 0, 1)",
-              {room_id, intern_jid(db, creator)});
+              {room_id, context.jid(db, creator)});
           // The creator learns of their ownership, as MongooseIM does;
           // creation itself is not archived.
           context.notice(stored_jid(creator),

@@ -102,11 +102,11 @@ void SqlRoster::async_add(const Jid& user, const Jid& contact, Completion<Roster
   const bool local = hosting_.is_local_domain(contact.domain());
   store_.write(write_job<RosterResult>(
       [owner = user.bare_string(), other = contact.bare_string(), local](
-          Connection& db, WriteContext&) -> RosterResult {
+          Connection& db, WriteContext& context) -> RosterResult {
         if (local && !account_exists(db, other)) {
           return unexpected(RosterError::contact_not_found);
         }
-        add_item(db, intern_jid(db, owner), intern_jid(db, other));
+        add_item(db, context.jid(db, owner), context.jid(db, other));
         return {};
       },
       std::move(done)));

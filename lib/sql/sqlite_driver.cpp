@@ -144,6 +144,9 @@ class SqliteConnection final : public Connection {
   }
 
   bool healthy() const noexcept override { return true; }
+  std::uint64_t changes() const noexcept override {
+    return static_cast<std::uint64_t>(sqlite3_total_changes(db_));
+  }
 
  private:
   Statement prepare(std::string_view sql) {

@@ -1,5 +1,7 @@
 #include "sql/store.hpp"
 
+#include "sql/queries.hpp"
+
 #include <exception>
 #include <optional>
 #include <utility>
@@ -14,6 +16,15 @@ constexpr std::chrono::milliseconds kMaxBackoff{2000};
 constexpr std::size_t kMaxPayload = 7900;
 
 }  // namespace
+
+std::int64_t WriteContext::jid(Connection& db, const std::string& jid) {
+  if (auto id = jids_.find(jid)) {
+    return *id;
+  }
+  const std::int64_t id = intern_jid(db, jid);
+  learned_.emplace_back(jid, id);
+  return id;
+}
 
 Link::Link(std::function<std::unique_ptr<Connection>()> open, Log log, std::string name)
     : open_(std::move(open)), log_(std::move(log)), name_(std::move(name)) {}
@@ -160,65 +171,64 @@ bool Store::attempt(Connection& db, Jobs& jobs, std::vector<bool>& done, bool ma
   bool commit_sent = false;
   std::optional<WriteContext> context;
   try {
-    db.script(dialect.begin_write);
-    context.emplace(static_cast<std::uint64_t>(db.integer_or(dialect.lock_counter, {}, 0)),
-                    options_.clock);
-    std::size_t pending = 0;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-      pending += done[i] ? 0 : 1;
-    }
-    // One request alone needs no savepoint: the transaction is its own.
-    const bool single = pending == 1;
-    bool keep_any = false;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-      if (done[i]) {
+    // A request whose statements fail is taken out and the others run again
+    // in a new transaction: no savepoint per request (each would cost a
+    // round trip on PostgreSQL), and never a half-applied request.
+    for (;;) {
+      db.script(dialect.begin_write);
+      context.emplace(static_cast<std::uint64_t>(db.integer_or(dialect.lock_counter, {}, 0)),
+                      options_.clock, jids_);
+      std::optional<std::size_t> failing;
+      std::optional<std::size_t> rejected;
+      std::string failure;
+      bool keep_any = false;
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (done[i]) {
+          continue;
+        }
+        const auto mark = context->mark();
+        const std::uint64_t changes = db.changes();
+        bool keep = false;
+        try {
+          keep = jobs[i]->run(db, *context);
+        } catch (const DbError& error) {
+          if (!db.healthy() || error.failure() == Failure::unavailable) {
+            throw;
+          }
+          failing = i;
+          failure = error.what();
+          break;
+        } catch (const std::exception& error) {
+          failing = i;
+          failure = error.what();
+          break;
+        }
+        if (keep) {
+          keep_any = true;
+        } else if (db.changes() == changes) {
+          context->rollback(mark);  // it failed before changing anything
+        } else {
+          rejected = i;  // it failed after changing something: undo it all
+          break;
+        }
+      }
+      if (failing || rejected) {
+        // Take the request out, then run the others again.
+        db.script("ROLLBACK");
+        if (failing) {
+          options_.log(failure);
+          done[*failing] = true;
+          jobs[*failing]->failed(Failure::internal);
+        } else {
+          done[*rejected] = true;
+          jobs[*rejected]->committed();  // its own error; nothing of it is stored
+        }
         continue;
       }
-      const auto mark = context->mark();
-      if (!single) {
-        db.script("SAVEPOINT mimrest_request");
+      if (!keep_any) {
+        db.script("ROLLBACK");
+        break;
       }
-      bool keep = false;
-      try {
-        keep = jobs[i]->run(db, *context);
-      } catch (const DbError& error) {
-        if (single || !db.healthy() || error.failure() == Failure::unavailable) {
-          throw;
-        }
-        options_.log(error.what());
-        db.script("ROLLBACK TO SAVEPOINT mimrest_request");
-        db.script("RELEASE SAVEPOINT mimrest_request");
-        context->rollback(mark);
-        done[i] = true;
-        jobs[i]->failed(Failure::internal);
-        continue;
-      } catch (const std::exception& error) {
-        if (single) {
-          throw DbError(Failure::internal, error.what());
-        }
-        options_.log(error.what());
-        db.script("ROLLBACK TO SAVEPOINT mimrest_request");
-        db.script("RELEASE SAVEPOINT mimrest_request");
-        context->rollback(mark);
-        done[i] = true;
-        jobs[i]->failed(Failure::internal);
-        continue;
-      }
-      if (!keep) {
-        if (!single) {
-          db.script("ROLLBACK TO SAVEPOINT mimrest_request");
-        }
-        context->rollback(mark);
-      } else {
-        keep_any = true;
-      }
-      if (!single) {
-        db.script("RELEASE SAVEPOINT mimrest_request");
-      }
-    }
-    if (!keep_any) {
-      db.script("ROLLBACK");
-    } else {
       if (context->last() != context->prev()) {
         db.execute("UPDATE mimrest_counters SET value = $1 WHERE name = 'sequence'",
                    {static_cast<std::int64_t>(context->last())});
@@ -243,6 +253,8 @@ bool Store::attempt(Connection& db, Jobs& jobs, std::vector<bool>& done, bool ma
       commit_sent = true;
       db.script("COMMIT");
       commits_.fetch_add(1);
+      jids_.publish(context->learned());
+      break;
     }
   } catch (const std::exception& error) {
     const auto* db_error = dynamic_cast<const DbError*>(&error);
@@ -268,14 +280,17 @@ bool Store::attempt(Connection& db, Jobs& jobs, std::vector<bool>& done, bool ma
     return true;
   }
 
-  if (context->last() > context->prev()) {
-    dispatcher_.publish(Batch{context->prev(), context->last(), std::move(context->deliveries())});
-  }
-  if (!context->notices().empty()) {
-    dispatcher_.deliver_now(context->notices());
-  }
-  for (auto& hook : context->hooks()) {
-    hook();
+  if (context) {
+    if (context->last() > context->prev()) {
+      dispatcher_.publish(
+          Batch{context->prev(), context->last(), std::move(context->deliveries())});
+    }
+    if (!context->notices().empty()) {
+      dispatcher_.deliver_now(context->notices());
+    }
+    for (auto& hook : context->hooks()) {
+      hook();
+    }
   }
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     if (!done[i]) {

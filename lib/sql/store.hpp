@@ -13,9 +13,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "mimrest/backend/failure.hpp"
@@ -36,12 +39,42 @@ class ConnectionFactory {
   virtual const Dialect& dialect() const noexcept = 0;
 };
 
+/// The numbers of JIDs the writer has seen committed. JID rows are never
+/// deleted or renumbered, so a number once committed stays right.
+/// Bounded: emptied when full. Used by the writer thread only.
+class JidCache {
+ public:
+  std::optional<std::int64_t> find(const std::string& jid) const {
+    auto it = ids_.find(jid);
+    return it == ids_.end() ? std::nullopt : std::optional<std::int64_t>(it->second);
+  }
+  /// Remembers what one committed transaction learned.
+  void publish(std::vector<std::pair<std::string, std::int64_t>>& learned) {
+    if (ids_.size() + learned.size() > kMaxEntries) {
+      ids_.clear();
+    }
+    for (auto& [jid, id] : learned) {
+      ids_.emplace(std::move(jid), id);
+    }
+    learned.clear();
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 100000;
+  std::unordered_map<std::string, std::int64_t> ids_;
+};
+
 /// What one write request does inside a batch transaction, besides its
 /// statements: the sequences it takes and what it delivers after the commit.
 class WriteContext {
  public:
-  WriteContext(std::uint64_t counter, const Clock& clock)
-      : prev_(counter), last_(counter), clock_(clock) {}
+  WriteContext(std::uint64_t counter, const Clock& clock, const JidCache& jids)
+      : prev_(counter), last_(counter), clock_(clock), jids_(jids) {}
+
+  /// The number of a JID, recorded when new.
+  std::int64_t jid(Connection& db, const std::string& jid);
+  /// What jid() looked up or recorded, for the cache once committed.
+  std::vector<std::pair<std::string, std::int64_t>>& learned() noexcept { return learned_; }
 
   std::int64_t now_us() const { return clock_(); }
   /// The next archive number: the time in microseconds, or one more than the
@@ -93,20 +126,25 @@ class WriteContext {
   std::uint64_t prev_;
   std::uint64_t last_;
   const Clock& clock_;
+  const JidCache& jids_;
+  std::vector<std::pair<std::string, std::int64_t>> learned_;
   std::vector<Delivery> deliveries_;
   std::vector<Delivery> notices_;
   std::vector<std::function<void()>> hooks_;
   std::vector<std::string> payloads_;
 };
 
-/// One write request. run() may be called again on a fresh connection when
-/// the first attempt failed before anything was committed.
+/// One write request. run() may be called again: in a new transaction when
+/// another request of its batch failed, or on a fresh connection when the
+/// connection was lost before the commit.
 class WriteJob {
  public:
   virtual ~WriteJob() = default;
-  /// Its statements, inside the batch transaction. false: roll them back
-  /// (the request failed for a reason of its own; it still completes with
-  /// its result after the commit). Throws DbError.
+  /// Its statements, inside the batch transaction. false: the request failed
+  /// for a reason of its own and completes with its result; what it changed
+  /// is undone (best found out before changing anything: then undoing costs
+  /// nothing, else the others of its batch run again). Throws DbError: the
+  /// request fails alone, the others of its batch run again.
   virtual bool run(Connection& db, WriteContext& context) = 0;
   /// After the commit: complete with the result of run().
   virtual void committed() = 0;
@@ -191,6 +229,8 @@ class Store {
   bool attempt(Connection& db, Jobs& jobs, std::vector<bool>& done, bool may_retry);
   void fail_remaining(Jobs& jobs, std::vector<bool>& done, Failure failure);
   void run_read(ReadJob& job, Link& link);
+
+  JidCache jids_;  // the writer thread's
 
   std::unique_ptr<ConnectionFactory> factory_;
   StoreOptions options_;

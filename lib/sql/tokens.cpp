@@ -4,6 +4,7 @@
 
 #include "sql/jobs.hpp"
 #include "sql/queries.hpp"
+#include "sql/store.hpp"
 
 namespace mimrest::sql::detail {
 
@@ -17,12 +18,13 @@ std::int64_t kind_code(TokenKind kind) {
   return kind == TokenKind::refresh ? 1 : 0;
 }
 
-void insert_records(Connection& db, const std::vector<TokenRecord>& records) {
+void insert_records(Connection& db, WriteContext& context,
+                    const std::vector<TokenRecord>& records) {
   for (const TokenRecord& record : records) {
     db.execute(
         "INSERT INTO mimrest_tokens (hash, owner, family, kind, expires, spent) "
         "VALUES ($1, $2, $3, $4, $5, 0)",
-        {blob(record.hash), intern_jid(db, record.user.bare_string()), blob(record.family),
+        {blob(record.hash), context.jid(db, record.user.bare_string()), blob(record.family),
          kind_code(record.kind), record.expires_us});
   }
 }
@@ -45,9 +47,9 @@ void revoke_tokens(Connection& db, const std::string& user) {
 void SqlTokenStore::async_issue(const std::vector<TokenRecord>& records, std::int64_t now_us,
                                 Completion<TokenChangeResult> done) {
   store_.write(write_job<TokenChangeResult>(
-      [records, now_us](Connection& db, WriteContext&) -> TokenChangeResult {
+      [records, now_us](Connection& db, WriteContext& context) -> TokenChangeResult {
         purge_expired(db, now_us);
-        insert_records(db, records);
+        insert_records(db, context, records);
         return {};
       },
       std::move(done)));
@@ -77,7 +79,7 @@ void SqlTokenStore::async_rotate(const std::string& refresh_hash,
                                  const std::vector<TokenRecord>& replacements, std::int64_t now_us,
                                  Completion<RotateResult> done) {
   store_.write(write_job<RotateResult>(
-      [refresh_hash, replacements, now_us](Connection& db, WriteContext&) -> RotateResult {
+      [refresh_hash, replacements, now_us](Connection& db, WriteContext& context) -> RotateResult {
         std::string family;
         std::int64_t kind = 0;
         std::int64_t expires = 0;
@@ -103,7 +105,7 @@ void SqlTokenStore::async_rotate(const std::string& refresh_hash,
         }
         db.execute("UPDATE mimrest_tokens SET spent = 1 WHERE hash = $1", {blob(refresh_hash)});
         purge_expired(db, now_us);
-        insert_records(db, replacements);
+        insert_records(db, context, replacements);
         return RotateOutcome::rotated;
       },
       std::move(done)));
