@@ -1,17 +1,117 @@
-// libFuzzer target: message_to_json and is_groupchat must never crash, hang
-// or throw, and whatever they accept must come out as one valid JSON object
-// (valid UTF-8) whose shape follows the encoding they were asked for.
+// libFuzzer target: message_to_json, typed_message_to_json and is_groupchat
+// must never crash, hang or throw, and whatever they accept must come out as
+// one valid JSON object (valid UTF-8) whose shape follows the encoding they
+// were asked for (API.md "Stanza to JSON").
+//
+// Input: the first byte picks the options, the rest is the stanza.
+//
+// Properties:
+// * a stanza that does not convert is never a groupchat message;
+// * the output is one JSON object with "timestamp" as given, "type" exactly
+//   in the room encoding, and the member types the contract gives
+//   (strings, "markable": true, "chat_marker": {"type", "id"}, "properties"
+//   of strings);
+// * typed_message_to_json gives the same JSON, and its type agrees with
+//   is_groupchat;
+// * converting is deterministic: the same stanza converts to the same JSON
+//   after another conversion has reused the per-thread buffers;
+// * round trip: a chat message rebuilt from the JSON with build_chat_message
+//   converts back to the same from, to, id and body (up to the characters
+//   XML cannot carry, see fuzz_support.hpp).
+#include <mimrest/stanza_builder.hpp>
 #include <mimrest/stanza_json.hpp>
 
 #include <rapidjson/document.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
+#include <string>
 #include <string_view>
 
+#include "fuzz_support.hpp"
+
+namespace {
+
+using mimrest::fuzz::printable;
+using mimrest::fuzz::string_at;
+
+bool is_string_member(const rapidjson::Value& object, const char* name) {
+  const auto member = object.FindMember(name);
+  return member == object.MemberEnd() || member->value.IsString();
+}
+
+void check_shape(const rapidjson::Value& document, bool room, const std::string& json) {
+  for (const char* name :
+       {"from", "to", "id", "body", "thread", "parent", "user", "affiliation", "room"}) {
+    MIMREST_FUZZ_CHECK(is_string_member(document, name), std::string(name) + " in " + json);
+  }
+  if (!room) {
+    MIMREST_FUZZ_CHECK(!document.HasMember("type") && !document.HasMember("markable") &&
+                           !document.HasMember("chat_marker"),
+                       json);
+    MIMREST_FUZZ_CHECK(document.HasMember("thread") || !document.HasMember("parent"), json);
+    if (document.HasMember("properties")) {
+      const rapidjson::Value& properties = document["properties"];
+      MIMREST_FUZZ_CHECK(properties.IsObject(), json);
+      for (const auto& property : properties.GetObject()) {
+        MIMREST_FUZZ_CHECK(property.value.IsString(), json);
+      }
+    }
+    return;
+  }
+  const auto type = string_at(document, "type");
+  MIMREST_FUZZ_CHECK(type && (*type == "message" || *type == "affiliation"), json);
+  MIMREST_FUZZ_CHECK(!document.HasMember("to") && !document.HasMember("properties"), json);
+  if (*type == "affiliation") {
+    MIMREST_FUZZ_CHECK(document.HasMember("user") && !document.HasMember("body"), json);
+    return;
+  }
+  if (document.HasMember("markable")) {
+    MIMREST_FUZZ_CHECK(document["markable"].IsTrue(), json);
+  }
+  if (document.HasMember("chat_marker")) {
+    const rapidjson::Value& marker = document["chat_marker"];
+    const auto marker_type = string_at(marker, "type");
+    MIMREST_FUZZ_CHECK(marker.IsObject() && marker.MemberCount() == 2 && marker_type &&
+                           mimrest::is_chat_marker_type(*marker_type) && string_at(marker, "id"),
+                       json);
+  }
+}
+
+// Rebuilds a chat message from its JSON and converts it again.
+void check_chat_round_trip(const rapidjson::Value& document, const std::string& json) {
+  const auto from = string_at(document, "from");
+  const auto to = string_at(document, "to");
+  const auto id = string_at(document, "id");
+  const auto body = string_at(document, "body");
+  if (!from || !to || !id || !body) {
+    return;
+  }
+  const std::string stanza = mimrest::build_chat_message(*from, *to, *id, *body);
+  mimrest::JsonOptions options;
+  options.encoding = mimrest::MessageEncoding::chat;
+  const auto again = mimrest::message_to_json(stanza, options);
+  MIMREST_FUZZ_CHECK(again.has_value(), "built " + printable(stanza));
+  rapidjson::Document rebuilt;
+  const std::string error = mimrest::fuzz::parse_json(*again, rebuilt);
+  MIMREST_FUZZ_CHECK(error.empty(), error);
+  // JSON strings from a valid stanza are valid UTF-8, but a character
+  // reference may have produced a character XML cannot carry.
+  for (const char* name : {"from", "to", "id", "body"}) {
+    const std::string_view original = *string_at(document, name);
+    const std::string expected = mimrest::fuzz::xml_safe(original);
+    const std::string tolerated = mimrest::fuzz::xml_safe(original, true);
+    const auto actual = string_at(rebuilt, name);
+    MIMREST_FUZZ_CHECK(
+        actual &&
+            (*actual == expected || (mimrest::fuzz::kTolerateKnownIssues && *actual == tolerated)),
+        std::string(name) + ": " + json + " -> " + printable(stanza) + " -> " + *again);
+  }
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  // The first byte picks the options, the rest is the stanza.
   if (size == 0) {
     return 0;
   }
@@ -25,24 +125,44 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const bool groupchat = mimrest::is_groupchat(xml);
   const auto json = mimrest::message_to_json(xml, options);
+  const auto typed = mimrest::typed_message_to_json(xml, options);
+  MIMREST_FUZZ_CHECK(json.has_value() == typed.has_value(), printable(xml));
   if (!json) {
-    // A stanza that does not convert is never a groupchat message.
-    if (groupchat) {
-      std::abort();
-    }
+    // A stanza that does not convert is never a groupchat message. Known
+    // deviation (README.md, findings): is_groupchat only parses, so it says
+    // true for a groupchat whose converted text has a character reference
+    // that is not Unicode (&#xD800;), which message_to_json rejects.
+    const bool tolerated = mimrest::fuzz::kTolerateKnownIssues &&
+                           json.error() == mimrest::StanzaError::not_well_formed &&
+                           xml.find("&#") != std::string_view::npos;
+    MIMREST_FUZZ_CHECK(!groupchat || tolerated, printable(xml));
+    MIMREST_FUZZ_CHECK(json.error() == typed.error(), printable(xml));
     return 0;
   }
+  MIMREST_FUZZ_CHECK(typed->json == *json, *json + " vs " + typed->json);
+  MIMREST_FUZZ_CHECK(groupchat == (typed->type == mimrest::MessageType::groupchat), printable(xml));
 
   rapidjson::Document document;
-  document.Parse<rapidjson::kParseValidateEncodingFlag>(json->data(), json->size());
-  if (document.HasParseError() || !document.IsObject() || !document.HasMember("timestamp") ||
-      document["timestamp"].GetInt64() != options.timestamp) {
-    std::abort();
-  }
+  const std::string error = mimrest::fuzz::parse_json(*json, document);
+  MIMREST_FUZZ_CHECK(error.empty(), error);
+  MIMREST_FUZZ_CHECK(document.IsObject() && document.HasMember("timestamp") &&
+                         document["timestamp"].IsInt64() &&
+                         document["timestamp"].GetInt64() == options.timestamp,
+                     *json);
   const bool room = options.encoding == mimrest::MessageEncoding::room ||
                     (options.encoding == mimrest::MessageEncoding::automatic && groupchat);
-  if (room != document.HasMember("type")) {
-    std::abort();
+  MIMREST_FUZZ_CHECK(room == document.HasMember("type"), *json);
+  check_shape(document, room, *json);
+
+  // Deterministic, also after the per-thread buffers served another stanza.
+  mimrest::JsonOptions other;
+  other.encoding = mimrest::MessageEncoding::room;
+  (void)mimrest::message_to_json("<message type='groupchat'><body>x</body></message>", other);
+  const auto again = mimrest::message_to_json(xml, options);
+  MIMREST_FUZZ_CHECK(again && *again == *json, *json);
+
+  if (!room) {
+    check_chat_round_trip(document, *json);
   }
   return 0;
 }
