@@ -106,7 +106,7 @@ class WriteContext {
   Mark mark() const {
     return Mark{last_, deliveries_.size(), notices_.size(), hooks_.size(), payloads_.size()};
   }
-  /// Forgets what happened after `mark` (its savepoint was rolled back).
+  /// Forgets what happened after `mark` (that request changed nothing).
   void rollback(const Mark& mark) {
     last_ = mark.last;
     deliveries_.resize(mark.deliveries);
