@@ -54,7 +54,8 @@ struct SqlConfig {
   std::size_t max_batch = 256;
   /// How long opening (or re-opening) a connection may take.
   std::chrono::milliseconds connect_timeout{10000};
-  /// Receives one line per database error; stderr when empty.
+  /// Receives one line per database error (and per lost or restored
+  /// connection), from the backend's threads; stderr when empty.
   std::function<void(std::string_view)> log;
 };
 
