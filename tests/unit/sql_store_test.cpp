@@ -208,19 +208,22 @@ TEST_CASE("a database error completes with internal and one log line; others go 
     CHECK(lines->size() == 2);
   }
   // The rest of the store still works, also in the same batch as a failure.
+  // Checked on this thread: Catch assertions are not thread-safe.
   std::atomic<int> done{0};
+  std::atomic<int> routed{0};
+  std::atomic<int> refused{0};
   std::promise<void> all;
   for (int i = 0; i < 20; ++i) {
     calls.api.router->async_route_chat_message(alice, bob, chat("bob@localhost", i),
                                                [&](RouteResult r) {
-                                                 CHECK(r.has_value());
+                                                 routed += r.has_value() ? 1 : 0;
                                                  if (++done == 21) {
                                                    all.set_value();
                                                  }
                                                });
     if (i == 10) {
       calls.api.roster->async_add(alice, bob, [&](RosterResult r) {
-        CHECK_FALSE(r.has_value());
+        refused += r.has_value() ? 0 : 1;
         if (++done == 21) {
           all.set_value();
         }
@@ -228,6 +231,8 @@ TEST_CASE("a database error completes with internal and one log line; others go 
     }
   }
   REQUIRE(all.get_future().wait_for(kWait) == std::future_status::ready);
+  CHECK(routed.load() == 20);
+  CHECK(refused.load() == 1);
   CHECK(calls.messages(ArchiveQuery{bob, std::nullopt, std::nullopt, std::nullopt, 50}).size() ==
         20);
 }
@@ -267,6 +272,7 @@ TEST_CASE("the writer commits concurrent requests in groups, each completed afte
           [&](Expected<void, Failure>) { first_done.set_value(); })));
   constexpr int requests = 100;
   std::atomic<int> completed{0};
+  std::atomic<int> succeeded{0};
   std::promise<void> all_done;
   for (int i = 1; i <= requests; ++i) {
     store.write(write_job<Expected<void, Failure>>(
@@ -275,8 +281,7 @@ TEST_CASE("the writer commits concurrent requests in groups, each completed afte
           return {};
         },
         Completion<Expected<void, Failure>>([&, i](Expected<void, Failure> result) {
-          CHECK(result.has_value());
-          // Completed only once committed: visible to another connection.
+          succeeded += result.has_value() ? 1 : 0;
           if (++completed == requests) {
             all_done.set_value();
           }
@@ -289,6 +294,7 @@ TEST_CASE("the writer commits concurrent requests in groups, each completed afte
   released.notify_all();
   REQUIRE(first_done.get_future().wait_for(kWait) == std::future_status::ready);
   REQUIRE(all_done.get_future().wait_for(kWait) == std::future_status::ready);
+  CHECK(succeeded.load() == requests);
   CHECK(raw_connection(database)->integer_or("SELECT count(*) FROM items", {}, 0) == requests + 1);
   // 101 requests in very few transactions (the first alone, the rest in groups).
   CHECK(store.commits() <= 3);
@@ -296,13 +302,15 @@ TEST_CASE("the writer commits concurrent requests in groups, each completed afte
   // A request whose result has no value is rolled back alone.
   std::promise<void> mixed;
   std::atomic<int> left{2};
+  std::atomic<bool> first_failed{false};
+  std::atomic<bool> second_stored{false};
   store.write(write_job<Expected<void, Failure>>(
       [](Connection& db, WriteContext&) -> Expected<void, Failure> {
         db.execute("INSERT INTO items (n) VALUES ($1)", {1000});
         return unexpected(Failure::internal);
       },
       Completion<Expected<void, Failure>>([&](Expected<void, Failure> r) {
-        CHECK_FALSE(r.has_value());
+        first_failed = !r.has_value();
         if (--left == 0) {
           mixed.set_value();
         }
@@ -313,12 +321,14 @@ TEST_CASE("the writer commits concurrent requests in groups, each completed afte
         return {};
       },
       Completion<Expected<void, Failure>>([&](Expected<void, Failure> r) {
-        CHECK(r.has_value());
+        second_stored = r.has_value();
         if (--left == 0) {
           mixed.set_value();
         }
       })));
   REQUIRE(mixed.get_future().wait_for(kWait) == std::future_status::ready);
+  CHECK(first_failed.load());
+  CHECK(second_stored.load());
   auto db = raw_connection(database);
   CHECK(db->integer_or("SELECT count(*) FROM items WHERE n = 1000", {}, -1) == 0);
   CHECK(db->integer_or("SELECT count(*) FROM items WHERE n = 2000", {}, -1) == 1);
