@@ -65,7 +65,7 @@ class Completion {
 
   template <class F, class A>
   struct State final : Base {
-    State(F&& f, A&& a) : on_result(std::move(f)), on_abandon(std::move(a)) {}
+    State(F f, A a) : on_result(std::move(f)), on_abandon(std::move(a)) {}
     ~State() override {
       if (!called.exchange(true)) {
         try {

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <memory>
+#include <vector>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -61,35 +62,59 @@ std::unique_ptr<BIO, BioFree> memory_bio(const std::string& text) {
 
 enum class Failed { none, certificate, key, mismatch };
 
+/// The material, parsed and checked, before anything touches a context.
+struct Parsed {
+  std::unique_ptr<X509, X509Free> leaf;
+  std::vector<std::unique_ptr<X509, X509Free>> chain;
+  std::unique_ptr<EVP_PKEY, KeyFree> key;
+};
+
+Failed parse(const TlsMaterial& material, Parsed& parsed) {
+  auto chain = memory_bio(material.certificate_chain);
+  if (!chain) {
+    return Failed::certificate;
+  }
+  parsed.leaf.reset(PEM_read_bio_X509_AUX(chain.get(), nullptr, nullptr, nullptr));
+  if (!parsed.leaf) {
+    return Failed::certificate;
+  }
+  while (X509* extra = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
+    parsed.chain.emplace_back(extra);
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  auto key_bio = memory_bio(material.private_key);
+  if (key_bio) {
+    parsed.key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  }
+  if (!parsed.key) {
+    return Failed::key;
+  }
+  if (X509_check_private_key(parsed.leaf.get(), parsed.key.get()) != 1) {
+    return Failed::mismatch;
+  }
+  return Failed::none;
+}
+
+/// Checks everything first, so that a failure leaves the context as it was.
 Failed install(SSL_CTX* context, const TlsMaterial& material) {
+  Parsed parsed;
+  if (Failed failed = parse(material, parsed); failed != Failed::none) {
+    return failed;
+  }
   SSL_CTX_set_options(context, SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_SINGLE_DH_USE);
   // TLS 1.2 is the oldest version still considered safe.
   SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
-
-  auto chain = memory_bio(material.certificate_chain);
-  std::unique_ptr<X509, X509Free> leaf(
-      chain ? PEM_read_bio_X509_AUX(chain.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!leaf || SSL_CTX_use_certificate(context, leaf.get()) != 1) {
+  if (SSL_CTX_use_certificate(context, parsed.leaf.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(context, parsed.key.get()) != 1) {
     return Failed::certificate;
   }
   SSL_CTX_clear_chain_certs(context);
-  while (X509* extra = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
+  for (auto& extra : parsed.chain) {
     // add0 takes ownership on success.
-    if (SSL_CTX_add0_chain_cert(context, extra) != 1) {
-      X509_free(extra);
+    if (SSL_CTX_add0_chain_cert(context, extra.get()) != 1) {
       return Failed::certificate;
     }
-  }
-  ERR_clear_error();  // the loop ends on "no start line"
-
-  auto key_bio = memory_bio(material.private_key);
-  std::unique_ptr<EVP_PKEY, KeyFree> key(
-      key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!key || SSL_CTX_use_PrivateKey(context, key.get()) != 1) {
-    return Failed::key;
-  }
-  if (SSL_CTX_check_private_key(context) != 1) {
-    return Failed::mismatch;
+    extra.release();
   }
   return Failed::none;
 }

@@ -213,6 +213,8 @@ TEST_CASE("a key that does not belong to the certificate is refused") {
   REQUIRE_FALSE(material);
   INFO(material.error());
   CHECK(contains(material.error(), keys().file("second.key")));
+  CHECK(contains(material.error(), "does not match the certificate"));
+  CHECK(contains(material.error(), keys().file("first.pem")));
 }
 
 TEST_CASE("errors leave no OpenSSL error behind") {
@@ -253,6 +255,14 @@ TEST_CASE("install_tls_material answers false for unusable material") {
   CHECK_FALSE(install_tls_material(mismatched.get(),
                                    TlsMaterial{first->certificate_chain, second->private_key}));
   CHECK_FALSE(handshake_succeeds(mismatched.get()));
+  // A failure leaves the context as it was: without a certificate here...
+  CHECK(SSL_CTX_get0_certificate(mismatched.get()) == nullptr);
+  // ...and with its working pair there.
+  Context working = server_context();
+  REQUIRE(install_tls_material(working.get(), *first));
+  CHECK_FALSE(install_tls_material(working.get(),
+                                   TlsMaterial{second->certificate_chain, first->private_key}));
+  CHECK(handshake_succeeds(working.get()));
 
   Context garbage = server_context();
   CHECK_FALSE(install_tls_material(garbage.get(), TlsMaterial{"garbage", "garbage"}));
