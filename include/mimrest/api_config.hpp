@@ -53,6 +53,14 @@ struct TokenConfig {
   std::chrono::seconds refresh_ttl{1209600};
 };
 
+/// A fixed document served under the base path without authentication (GET
+/// and HEAD), for example a browser page that uses the API.
+struct StaticPage {
+  std::string path;  ///< below the base path, e.g. "/demo"
+  std::string content_type;
+  std::string body;
+};
+
 struct ApiConfig {
   std::string base_path = "/api";
   /// The route groups that are on, by name (see Api::group_names()); nullopt:
@@ -71,6 +79,8 @@ struct ApiConfig {
   SseConfig sse;
   AuthConfig auth;
   TokenConfig tokens;
+  /// Served before any route (a page's path must not be one of the API's).
+  std::vector<StaticPage> pages;
   /// Current time in microseconds since the epoch; the system clock when
   /// empty. Replaceable for tests.
   std::function<std::int64_t()> now_us;

@@ -181,6 +181,20 @@ void run_handler(const CallPtr& call) {
   operation.handler(call);
 }
 
+// A configured page: GET and HEAD, no authentication.
+void serve_page(const CallPtr& call, const StaticPage& page) {
+  const std::string& method = call->request().method;
+  Response response;
+  if (method == "GET" || method == "HEAD") {
+    response.headers.set("Content-Type", page.content_type);
+    response.body = page.body;
+  } else {
+    response.status = method == "OPTIONS" ? 200 : 405;
+    response.headers.set("Allow", "GET, HEAD, OPTIONS");
+  }
+  call->respond(std::move(response));
+}
+
 // 1. to 4.: routing, method, OPTIONS and authentication.
 void dispatch(const CallPtr& call) {
   const Api::State& state = call->state();
@@ -194,6 +208,12 @@ void dispatch(const CallPtr& call) {
   if (path.empty() || path.front() != '/') {
     call->respond_empty(404);
     return;
+  }
+  for (const StaticPage& page : state.config.pages) {
+    if (path == page.path) {
+      serve_page(call, page);
+      return;
+    }
   }
   auto raw_segments = split(path.substr(1), '/');
   if (raw_segments.size() > 1 && raw_segments.back().empty()) {
@@ -320,11 +340,14 @@ Response Api::handle(const Request& request) const {
     std::optional<Response> response;
   };
   auto slot = std::make_shared<Slot>();
-  handle(Request(request), [slot](Response response) {
+  auto fill = [slot](Response response) {
     std::lock_guard<std::mutex> lock(slot->mutex);
     slot->response = std::move(response);
     slot->ready.notify_all();
-  });
+  };
+  // Should the core ever drop the responder, the caller still gets an answer.
+  auto internal_error = error_response(500, "Internal server error");
+  handle(Request(request), Responder(fill, [fill, internal_error] { fill(internal_error); }));
   std::unique_lock<std::mutex> lock(slot->mutex);
   slot->ready.wait(lock, [&] { return slot->response.has_value(); });
   return std::move(*slot->response);

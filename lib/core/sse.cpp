@@ -319,7 +319,12 @@ void SseStream::run(AfterUnlock after) {
     after.on_close();
   }
   if (after.wake && after.wake->wake) {
-    after.wake->wake();
+    try {
+      after.wake->wake();
+    } catch (...) {
+      // A failing transport must not break the backend's delivery; it
+      // notices its dead connection and closes the stream.
+    }
   }
 }
 

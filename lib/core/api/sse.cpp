@@ -16,6 +16,22 @@ namespace {
 constexpr ApiError kInvalidLastEventId{400, "Invalid Last-Event-ID"};
 constexpr ApiError kTooManyStreams{429, "Too many event streams"};
 
+/// What the backend's session holds: a weak reference, so the stream (which
+/// holds the session) is not kept alive by it, and a stream its transport
+/// drops without close() is destroyed and ends its session.
+class StreamSink final : public StanzaSink {
+ public:
+  explicit StreamSink(const std::shared_ptr<SseStream>& stream) : stream_(stream) {}
+  void deliver(const RoutedStanzaPtr& stanza) override {
+    if (auto stream = stream_.lock()) {
+      stream->deliver(stanza);
+    }
+  }
+
+ private:
+  std::weak_ptr<SseStream> stream_;
+};
+
 bool resumable(const Call& call) {
   return call.config().sse.resume && call.state().backend.events != nullptr;
 }
@@ -62,7 +78,7 @@ void open_stream(const CallPtr& call, std::optional<std::uint64_t> replay_after)
   }
   call->with_backend([&](const Backend& backend) {
     backend.sessions->async_open_session(
-        *full, stream, call->then([call, stream, replay_after](OpenSessionResult session) {
+        *full, std::make_shared<StreamSink>(stream), call->then([call, stream, replay_after](OpenSessionResult session) {
           if (!session) {
             stream->close();
             call->fail(session.error());
