@@ -6,7 +6,7 @@
 namespace mimrest::memory::detail {
 
 std::uint64_t ArchiveLog::append(std::int64_t now_us, std::uint64_t sequence,
-                                 std::optional<Jid> with, std::string stanza_xml) {
+                                 std::optional<Jid> with, std::string stanza_xml, bool pushed) {
   std::int64_t timestamp = now_us;
   if (!rows_.empty()) {
     timestamp = std::max(now_us, rows_.back().message.timestamp_us + 1);
@@ -15,7 +15,7 @@ std::uint64_t ArchiveLog::append(std::int64_t now_us, std::uint64_t sequence,
     with = with->bare();
   }
   rows_.push_back(Row{ArchivedMessage{std::to_string(timestamp), timestamp, std::move(stanza_xml)},
-                      sequence, std::move(with)});
+                      sequence, std::move(with), pushed});
   return sequence;
 }
 
@@ -76,6 +76,9 @@ void ArchiveLog::events_between(std::uint64_t after, std::uint64_t up_to,
       std::upper_bound(rows_.begin(), rows_.end(), after,
                        [](std::uint64_t value, const Row& row) { return value < row.sequence; });
   for (; it != rows_.end() && it->sequence <= up_to; ++it) {
+    if (!it->pushed) {
+      continue;
+    }
     out.push_back(LoggedEvent{it->sequence, it->message.timestamp_us, it->message.stanza_xml});
   }
 }

@@ -31,9 +31,10 @@ class ArchiveLog {
  public:
   /// Archives `stanza_xml` at max(now_us, last timestamp + 1), so timestamps
   /// are unique and strictly increasing; the id is that timestamp in decimal.
-  /// Returns the row's sequence.
+  /// Returns the row's sequence. `pushed`: the owner's live streams got it
+  /// (not a one-to-one message the owner sent), so a resumed stream replays it.
   std::uint64_t append(std::int64_t now_us, std::uint64_t sequence, std::optional<Jid> with,
-                       std::string stanza_xml);
+                       std::string stanza_xml, bool pushed = true);
   /// Rows exchanged with `with` (bare compare; all when nullopt) strictly
   /// between the bounds: the newest `limit` without `after_us`, the oldest
   /// `limit` with it; oldest first.
@@ -41,7 +42,7 @@ class ArchiveLog {
                                      std::optional<std::int64_t> after_us,
                                      std::optional<std::int64_t> before_us,
                                      std::size_t limit) const;
-  /// Appends the rows with after < sequence <= up_to to `out`.
+  /// Appends the pushed rows with after < sequence <= up_to to `out`.
   void events_between(std::uint64_t after, std::uint64_t up_to,
                       std::vector<LoggedEvent>& out) const;
   std::size_t size() const noexcept { return rows_.size(); }
@@ -51,6 +52,7 @@ class ArchiveLog {
     ArchivedMessage message;
     std::uint64_t sequence;
     std::optional<Jid> with;  // bare
+    bool pushed;
   };
   std::vector<Row> rows_;
 };

@@ -18,12 +18,14 @@ ArchiveResult ChatArchive::messages(const ArchiveQuery& query) {
                           std::min(query.limit, max_result_limit_));
 }
 
-std::uint64_t ChatArchive::append(const Jid& owner, const Jid& with, std::string stanza_xml) {
+std::uint64_t ChatArchive::append(const Jid& owner, const Jid& with, std::string stanza_xml,
+                                  bool sent_by_owner) {
   // The clock and the sequence are read under the lock, so that rows of one
   // archive are in the order of both.
   std::lock_guard lock(mutex_);
   auto it = logs_.try_emplace(owner.bare()).first;
-  return it->second.append(now_us_(), sequencer_.next(), with, std::move(stanza_xml));
+  return it->second.append(now_us_(), sequencer_.next(), with, std::move(stanza_xml),
+                           !sent_by_owner);
 }
 
 void ChatArchive::events_between(const Jid& user, std::uint64_t after, std::uint64_t up_to,
@@ -48,7 +50,9 @@ RouteResult ChatRouter::route_chat_message(const Jid& from, const Jid& to, std::
   const Jid sender = from.bare();
   const Jid recipient = to.bare();
   const bool local_recipient = users_.exists(recipient);
-  std::uint64_t sequence = archive_.append(sender, recipient, stanza_xml);
+  // A message to oneself reaches one's own streams; any other is not pushed
+  // back to the sender.
+  std::uint64_t sequence = archive_.append(sender, recipient, stanza_xml, recipient != sender);
   if (local_recipient && recipient != sender) {
     sequence = archive_.append(recipient, sender, stanza_xml);
   }

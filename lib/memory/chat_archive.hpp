@@ -29,9 +29,12 @@ class ChatArchive final : public SyncMessageArchive {
 
   ArchiveResult messages(const ArchiveQuery& query) override;
   /// Archives a stanza in `owner`'s archive as exchanged with `with`;
-  /// returns the row's sequence.
-  std::uint64_t append(const Jid& owner, const Jid& with, std::string stanza_xml);
-  /// `user`'s rows with after < sequence <= up_to, appended to `out`.
+  /// returns the row's sequence. `sent_by_owner`: the owner's live streams
+  /// did not get it, so a resumed stream does not replay it either.
+  std::uint64_t append(const Jid& owner, const Jid& with, std::string stanza_xml,
+                       bool sent_by_owner = false);
+  /// `user`'s rows with after < sequence <= up_to that the user's streams
+  /// got, appended to `out`.
   void events_between(const Jid& user, std::uint64_t after, std::uint64_t up_to,
                       std::vector<LoggedEvent>& out) const;
   /// Forgets a user's archive.
