@@ -1,6 +1,8 @@
-// Shared test fixture for the client REST API: an in-memory backend with the
-// users alice, bob and carol (all @localhost, password "secret"), an Api wired
-// to it, a manual clock, and helpers to build requests and read JSON bodies.
+// Shared test fixture for the client REST API: a backend (memory by default,
+// see TestBackend) with the users alice, bob and carol (all @localhost,
+// password "secret"), an Api wired to it, a manual clock, helpers to build
+// requests and read JSON bodies, and a check of every error answer against
+// the served documentation.
 //
 // Typical use:
 //   mimrest::test::ApiFixture f;
@@ -9,6 +11,10 @@
 #pragma once
 
 #include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <regex>
+#include <vector>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,7 +32,11 @@
 #include "mimrest/http.hpp"
 #include "mimrest/jid.hpp"
 #include "mimrest/memory/memory_backend.hpp"
+#include "async_backend.hpp"
 #include "test_jid.hpp"
+#if MIMREST_TEST_WITH_SQL
+#include "sql_test_support.hpp"
+#endif
 
 namespace mimrest::test {
 
@@ -62,7 +72,7 @@ inline std::string to_json(const rapidjson::Value& value) {
 /// Settings for the fixture; defaults suit most tests.
 struct FixtureOptions {
   ApiConfig api;
-  memory::MemoryBackendConfig backend;
+  HostingConfig backend;
 
   FixtureOptions() {
     // Cheap password hashing: tests authenticate on every request.
@@ -70,23 +80,194 @@ struct FixtureOptions {
   }
 };
 
+/// The backend the Api tests run on, chosen by the MIMREST_TEST_BACKEND
+/// environment variable: "memory" (the default: every operation completes
+/// inline), "async" (the memory backend behind a pool that completes every
+/// operation later on other threads), "sqlite" or "postgresql:<cluster dir>"
+/// (the SQL backend on a fresh database).
+class TestBackend {
+ public:
+  explicit TestBackend(HostingConfig hosting) {
+    const char* chosen = std::getenv("MIMREST_TEST_BACKEND");
+    std::string kind = chosen == nullptr ? "memory" : chosen;
+    if (kind == "memory" || kind == "async") {
+      store_ = std::make_unique<memory::MemoryBackend>(std::move(hosting));
+      if (kind == "async") {
+        pool_ = std::make_unique<DelayPool>();
+        async_ = std::make_unique<AsyncBackend>(store_->backend(), *pool_);
+      }
+      return;
+    }
+#if MIMREST_TEST_WITH_SQL
+    std::string driver = kind.substr(0, kind.find(':'));
+    if (driver == "postgresql" && kind.size() > driver.size()) {
+      // "postgresql:<folder of the test cluster>", read by the SQL test support.
+      ::setenv("MIMREST_TEST_PG_DIR", kind.substr(driver.size() + 1).c_str(), 1);
+    }
+    if (driver == "sqlite" || driver == "postgresql") {
+      database_ = std::make_unique<sql::TestDatabase>(driver);
+      auto config = database_->config();
+      config.hosting = std::move(hosting);
+      store_ = sql::open_backend(config);
+      return;
+    }
+#endif
+    FAIL("unknown MIMREST_TEST_BACKEND: " << kind);
+  }
+  ~TestBackend() {
+    // Threads that may still call into the store stop first.
+    async_.reset();
+    pool_.reset();
+    store_.reset();
+  }
+  TestBackend(const TestBackend&) = delete;
+  TestBackend& operator=(const TestBackend&) = delete;
+
+  ReferenceBackend& store() { return *store_; }
+  Backend backend() { return async_ ? async_->backend() : store_->backend(); }
+
+ private:
+#if MIMREST_TEST_WITH_SQL
+  std::unique_ptr<sql::TestDatabase> database_;
+#endif
+  std::unique_ptr<ReferenceBackend> store_;
+  std::unique_ptr<DelayPool> pool_;
+  std::unique_ptr<AsyncBackend> async_;
+};
+
+/// Checks an error answer against the served OpenAPI document: the status
+/// must be documented for the operation, and a JSON string body must be one
+/// of its documented messages (or match a documented pattern). So no handler
+/// can answer an error its documentation does not show.
+class DocumentedErrors {
+ public:
+  explicit DocumentedErrors(std::string openapi_json) {
+    document_.Parse(openapi_json.c_str(), openapi_json.size());
+  }
+
+  void check(const Request& request, const Response& response, std::string_view base) const {
+    if (response.status < 400 || document_.HasParseError() || !document_.IsObject() ||
+        response.status == 401 || response.status == 405 ||
+        response.status == 404 && response.body.empty()) {
+      // 401, 405 and the bare 404 are the core's own answers, not an
+      // operation's (methods are case-sensitive: "get" is not GET).
+      return;
+    }
+    std::string_view path = request.path;
+    if (path.substr(0, base.size()) != base) {
+      return;
+    }
+    path.remove_prefix(base.size());
+    const rapidjson::Value* operation = find_operation(path, request.method);
+    if (operation == nullptr) {
+      return;  // no route, or no such method (404, 405): the core's own answers
+    }
+    INFO(request.method << " " << request.path << " answered " << response.status << " "
+                        << response.body);
+    const auto& responses = (*operation)["responses"];
+    const std::string status = std::to_string(response.status);
+    REQUIRE(responses.HasMember(status.c_str()));
+    rapidjson::Document body;
+    body.Parse(response.body.c_str(), response.body.size());
+    if (body.HasParseError() || !body.IsString()) {
+      return;
+    }
+    const auto& documented = responses[status.c_str()];
+    REQUIRE(documented.HasMember("content"));
+    const auto& schema = documented["content"]["application/json"]["schema"];
+    CHECK(matches(schema, std::string(body.GetString(), body.GetStringLength())));
+  }
+
+ private:
+  const rapidjson::Value* find_operation(std::string_view path, const std::string& method) const {
+    auto split = [](std::string_view text) {
+      std::vector<std::string_view> parts;
+      while (!text.empty()) {
+        auto slash = text.find('/', 1);
+        parts.push_back(text.substr(1, slash == std::string_view::npos ? slash : slash - 1));
+        text.remove_prefix(slash == std::string_view::npos ? text.size() : slash);
+      }
+      return parts;
+    };
+    if (path.size() > 1 && path.back() == '/') {
+      path.remove_suffix(1);
+    }
+    auto segments = split(path);
+    std::string lower;
+    for (char c : method) {
+      lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    for (const auto& entry : document_["paths"].GetObject()) {
+      auto pattern = split(std::string_view(entry.name.GetString(), entry.name.GetStringLength()));
+      if (pattern.size() != segments.size()) {
+        continue;
+      }
+      bool same = true;
+      for (std::size_t i = 0; i < pattern.size() && same; ++i) {
+        same = (!pattern[i].empty() && pattern[i].front() == '{') || pattern[i] == segments[i];
+      }
+      if (same && entry.value.HasMember(lower.c_str())) {
+        return &entry.value[lower.c_str()];
+      }
+      if (same) {
+        return nullptr;
+      }
+    }
+    return nullptr;
+  }
+
+  static bool matches(const rapidjson::Value& schema, const std::string& message) {
+    if (schema.HasMember("anyOf")) {
+      for (const auto& alternative : schema["anyOf"].GetArray()) {
+        if (matches(alternative, message)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    if (schema.HasMember("enum")) {
+      for (const auto& value : schema["enum"].GetArray()) {
+        if (message == value.GetString()) {
+          return true;
+        }
+      }
+      return false;
+    }
+    if (schema.HasMember("pattern")) {
+      return std::regex_match(message, std::regex(schema["pattern"].GetString()));
+    }
+    return true;
+  }
+
+  rapidjson::Document document_;
+};
+
 class ApiFixture {
  public:
   explicit ApiFixture(FixtureOptions options = {})
-      : memory_(with_clock(std::move(options.backend))),
-        api_(with_clock(std::move(options.api)), memory_.backend()),
+      : backend_(with_clock(std::move(options.backend))),
+        api_(with_clock(std::move(options.api)), backend_.backend()),
         alice(jid("alice@localhost")),
         bob(jid("bob@localhost")),
         carol(jid("carol@localhost")) {
-    REQUIRE(memory_.add_user(alice, kPassword).has_value());
-    REQUIRE(memory_.add_user(bob, kPassword).has_value());
-    REQUIRE(memory_.add_user(carol, kPassword).has_value());
+    REQUIRE(backend_.store().add_user(alice, kPassword).has_value());
+    REQUIRE(backend_.store().add_user(bob, kPassword).has_value());
+    REQUIRE(backend_.store().add_user(carol, kPassword).has_value());
+    if (api_.config().docs) {
+      Request docs;
+      docs.method = "GET";
+      docs.path = api_.config().base_path + "/api-docs/openapi.json";
+      documented_ = std::make_unique<DocumentedErrors>(api_.handle(docs).body);
+    }
   }
 
   ApiFixture(const ApiFixture&) = delete;
   ApiFixture& operator=(const ApiFixture&) = delete;
 
-  memory::MemoryBackend& memory() { return memory_; }
+  /// The backend under test (memory, or SQL).
+  ReferenceBackend& store() { return backend_.store(); }
+  /// Its interfaces as the Api sees them.
+  Backend backend() { return backend_.backend(); }
   const Api& api() const { return api_; }
   const ApiConfig& config() const { return api_.config(); }
 
@@ -119,7 +300,19 @@ class ApiFixture {
     return request;
   }
 
-  Response handle(const Request& request) const { return api_.handle(request); }
+  /// Answers a request (waiting when the backend completes later); every
+  /// error answer is checked against the documentation.
+  Response handle(const Request& request) const {
+    Response response = api_.handle(request);
+    if (documented_) {
+      std::string base = api_.config().base_path;
+      while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+      }
+      documented_->check(request, response, base);
+    }
+    return response;
+  }
 
   Response get(std::string_view path, std::string_view user = "alice@localhost") const {
     return handle(request("GET", path, {}, user));
@@ -138,7 +331,7 @@ class ApiFixture {
   }
 
  private:
-  memory::MemoryBackendConfig with_clock(memory::MemoryBackendConfig config) {
+  HostingConfig with_clock(HostingConfig config) {
     config.now_us = [this] { return clock_us_.load(); };
     return config;
   }
@@ -148,8 +341,9 @@ class ApiFixture {
   }
 
   std::atomic<std::int64_t> clock_us_{kStartUs};
-  memory::MemoryBackend memory_;
+  TestBackend backend_;
   Api api_;
+  std::unique_ptr<DocumentedErrors> documented_;
 
  public:
   const Jid alice;

@@ -1,5 +1,5 @@
-// Recording sinks shared by the unit tests: one for stanzas a backend
-// delivers to a session, one for the bytes an SseStream writes.
+// What the unit tests use as an SSE transport: a recorder of the bytes an
+// SseStream produces.
 #pragma once
 
 #include <mutex>
@@ -8,44 +8,23 @@
 #include <utility>
 #include <vector>
 
-#include "mimrest/backend/sessions.hpp"
 #include "mimrest/sse.hpp"
 
 namespace mimrest::test {
 
-/// A StanzaSink that keeps every delivered stanza; safe to deliver to from
-/// any thread.
-class RecordingSink final : public StanzaSink {
- public:
-  void deliver(std::string_view stanza_xml) override {
-    std::lock_guard lock(mutex_);
-    stanzas_.emplace_back(stanza_xml);
-  }
-  /// Everything delivered so far.
-  std::vector<std::string> stanzas() const {
-    std::lock_guard lock(mutex_);
-    return stanzas_;
-  }
-  /// Everything delivered since the last take().
-  std::vector<std::string> take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(stanzas_, {});
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> stanzas_;
-};
-
-/// Collects what an SseStream writes, as an adapter would send it.
+/// Serves an SseStream as a transport would: takes its bytes whenever it
+/// wakes, and keeps them.
 class RecordingWriter {
  public:
-  /// A writer appending to this recorder; the recorder must outlive it.
-  SseStream::Writer writer() {
-    return [this](std::string_view data) {
+  /// Starts `stream` with this recorder as its transport; the stream must
+  /// outlive the recorder's use and the recorder the stream.
+  void attach(SseStream& stream) {
+    SseStream::Transport transport;
+    transport.wake = [this, &stream] {
       std::lock_guard lock(mutex_);
-      bytes_ += data;
+      bytes_ += stream.take();
     };
+    stream.start(std::move(transport));
   }
   /// Everything written so far.
   std::string text() const {

@@ -151,3 +151,12 @@ TEST_CASE("DELETE /contacts validates the whole list first") {
   CHECK(contacts(f, "alice@localhost") ==
         R"([{"jid":"bob@localhost","subscription":"none","ask":"none"}])");
 }
+
+TEST_CASE("PUT /contacts without a JID answers 400 Missing JID, as MongooseIM's /contacts/[:jid]") {
+  ApiFixture f;
+  require_error(f.put("/contacts", R"({"action":"invite"})"), 400, "Missing JID");
+  require_error(f.put("/contacts", R"({"action":"accept"})"), 400, "Missing JID");
+  require_error(f.put("/contacts/", R"({"action":"invite"})"), 400, "Missing JID");
+  auto options = f.handle(f.request("OPTIONS", "/contacts", {}, std::nullopt));
+  CHECK(options.headers.get("Allow") == std::string_view("GET, POST, PUT, DELETE, OPTIONS"));
+}

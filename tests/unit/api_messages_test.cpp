@@ -177,3 +177,48 @@ TEST_CASE("GET /messages errors") {
   expect("/messages?before=--1", "Invalid value of 'before'");
   expect("/messages/bob@localhost?before=1e3", "Invalid value of 'before'");
 }
+
+TEST_CASE("GET /messages after: forward paging, and a window with before") {
+  ApiFixture f;
+  std::vector<std::int64_t> sent_ms;
+  for (int i = 0; i < 5; ++i) {
+    sent_ms.push_back(f.now_us() / 1000);
+    send(f, "alice@localhost", "bob@localhost", "m" + std::to_string(i));
+  }
+  auto after = [&](std::int64_t ms, std::string extra = "") {
+    return bodies(f.get("/messages?after=" + std::to_string(ms) + extra));
+  };
+  // Strictly newer, then the OLDEST `limit` of them, oldest first.
+  CHECK(after(sent_ms[1]) == Bodies{"m2", "m3", "m4"});
+  CHECK(after(sent_ms[1] - 1) == Bodies{"m1", "m2", "m3", "m4"});
+  CHECK(after(sent_ms[0], "&limit=2") == Bodies{"m1", "m2"});
+  CHECK(after(sent_ms[4]).empty());
+  CHECK(after(0, "&limit=1") == Bodies{"m0"});
+  CHECK(after(-1, "&limit=1") == Bodies{"m0"});
+  // Paging forward from where the last page ended.
+  CHECK(after(sent_ms[2], "&limit=1") == Bodies{"m3"});
+  // With before: the window between them.
+  CHECK(after(sent_ms[0], "&before=" + std::to_string(sent_ms[4])) == Bodies{"m1", "m2", "m3"});
+  CHECK(after(sent_ms[3], "&before=" + std::to_string(sent_ms[1])).empty());
+  CHECK(bodies(f.get("/messages/bob@localhost?after=" + std::to_string(sent_ms[3]))) ==
+        Bodies{"m4"});
+  CHECK(bodies(f.get("/messages?after=99999999999999999999999")).empty());
+  for (const char* bad : {"x", "", "1.5", "--1", "1e3"}) {
+    INFO(bad);
+    require_error(f.get(std::string("/messages?after=") + bad), 400, "Invalid value of 'after'");
+  }
+}
+
+TEST_CASE("A body XML cannot carry is refused, not altered") {
+  ApiFixture f;
+  // U+FFFE, U+FFFF and control characters cannot appear in XML 1.0.
+  for (std::string body : {"\xEF\xBF\xBE", "a\xEF\xBF\xBFz", "bell\\u0007", "nul\\u0000"}) {
+    INFO(body);
+    require_error(f.post("/messages", R"({"to":"bob@localhost","body":")" + body + "\"}"), 400,
+                  "Invalid message body");
+  }
+  // Tab, line breaks and everything else pass through unchanged.
+  send(f, "alice@localhost", "bob@localhost", "tab\t line\n cr\r \xF0\x9F\x98\x80 \xEF\xBF\xBD");
+  CHECK(bodies(f.get("/messages")) ==
+        Bodies{"tab\t line\n cr\r \xF0\x9F\x98\x80 \xEF\xBF\xBD"});
+}

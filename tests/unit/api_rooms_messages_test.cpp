@@ -214,13 +214,27 @@ TEST_CASE("History paging: limit and before") {
     REQUIRE(oldest.Size() == 1);
     CHECK(to_json(oldest[0]["type"]) == R"("affiliation")");
   }
+  SECTION("after pages forward; with before, a window") {
+    // Message i was posted at kStartUs + i seconds.
+    std::int64_t third_ms = kStartUs / 1000 + 3 * 1000;
+    auto messages = history(f, "?after=" + std::to_string(third_ms) + "&limit=2");
+    REQUIRE(messages.Size() == 2);
+    CHECK(to_json(messages[0]["body"]) == R"("4")");
+    CHECK(to_json(messages[1]["body"]) == R"("5")");
+    auto window = history(f, "?after=" + std::to_string(third_ms) +
+                                 "&before=" + std::to_string(third_ms + 3000));
+    REQUIRE(window.Size() == 2);
+    CHECK(to_json(window[0]["body"]) == R"("4")");
+    CHECK(to_json(window[1]["body"]) == R"("5")");
+  }
   SECTION("bad query strings") {
     const std::string path = "/rooms/chat/messages";
     require_error(f.get(path + "?limit=501"), 400, "Invalid limit");
     require_error(f.get(path + "?limit=-1"), 400, "Invalid limit");
     require_error(f.get(path + "?limit=ten"), 400, "Invalid limit");
     require_error(f.get(path + "?before=yesterday"), 400, "Invalid value of 'before'");
-    require_error(f.get(path + "?after=1"), 400, "Invalid query string");
+    require_error(f.get(path + "?around=1"), 400, "Invalid query string");
+    require_error(f.get(path + "?after=soon"), 400, "Invalid value of 'after'");
     require_error(f.get(path + "?limit"), 400, "Invalid query string");
   }
 }

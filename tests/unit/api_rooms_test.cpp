@@ -181,7 +181,7 @@ TEST_CASE("A room JID of another domain's MUC Light service is refused") {
   options.backend.domains = {"localhost", "example.com"};
   ApiFixture f(std::move(options));
   auto dave = mimrest::test::jid("dave@example.com");
-  REQUIRE(f.memory().add_user(dave, mimrest::test::kPassword).has_value());
+  REQUIRE(f.store().add_user(dave, mimrest::test::kPassword).has_value());
 
   Response created = f.put("/rooms/shared", R"({"name":"N","subject":"S"})", "dave@example.com");
   REQUIRE(created.status == 201);

@@ -5,7 +5,6 @@
 
 #include "api_fixture.hpp"
 
-using mimrest::Handler;
 using mimrest::Request;
 using mimrest::Response;
 using mimrest::test::ApiFixture;
@@ -20,7 +19,7 @@ std::string header(const Response& response, std::string_view name) {
   return value ? std::string(*value) : std::string("<absent>");
 }
 
-FixtureOptions with_handlers(std::set<Handler> handlers) {
+FixtureOptions with_handlers(std::set<std::string> handlers) {
   FixtureOptions options;
   options.api.handlers = std::move(handlers);
   return options;
@@ -242,7 +241,9 @@ TEST_CASE("CORS headers for allowed origins") {
   CHECK(response.status == 200);
   CHECK(header(response, "Access-Control-Allow-Origin") == "https://chat.example");
   CHECK(header(response, "Access-Control-Allow-Credentials") == "true");
-  CHECK(header(response, "Access-Control-Allow-Methods") == "GET, POST, DELETE, OPTIONS");
+  // PUT is there because MongooseIM routes /contacts/[:jid]: PUT without a JID is
+  // 400 "Missing JID", not 405.
+  CHECK(header(response, "Access-Control-Allow-Methods") == "GET, POST, PUT, DELETE, OPTIONS");
   CHECK(header(response, "Access-Control-Allow-Headers") == "authorization, content-type");
 
   // Preflight: no credentials, CORS and Allow.
@@ -288,14 +289,14 @@ TEST_CASE("CORS: \"*\" reflects any origin, no configuration gives none") {
 }
 
 TEST_CASE("A disabled handler group's paths answer 404") {
-  ApiFixture f(with_handlers({Handler::contacts}));
+  ApiFixture f(with_handlers({"contacts"}));
   CHECK(f.get("/contacts").status == 200);
   CHECK(f.get("/messages").status == 404);
   CHECK(f.handle(f.request("OPTIONS", "/messages")).status == 404);
   CHECK(f.get("/sse").status == 404);
   CHECK(f.get("/rooms").status == 404);
 
-  ApiFixture rooms_only(with_handlers({Handler::rooms}));
+  ApiFixture rooms_only(with_handlers({"rooms"}));
   CHECK(rooms_only.get("/rooms").status == 200);
   CHECK(rooms_only.put("/rooms/abc/config", "{}").status == 404);
   CHECK(rooms_only.get("/rooms/abc/messages").status == 404);

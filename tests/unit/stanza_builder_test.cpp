@@ -88,7 +88,7 @@ TEST_CASE("chat messages round-trip through message_to_json") {
     CHECK(string_of(json, "body") == body);
     CHECK(json["timestamp"].GetInt64() == 42);
     CHECK(json.MemberCount() == 5);
-    CHECK_FALSE(mimrest::is_groupchat(stanza));
+    CHECK(mimrest::typed_message_to_json(stanza, {})->type == mimrest::MessageType::chat);
   }
 }
 
@@ -137,7 +137,7 @@ TEST_CASE("room messages round-trip through message_to_json") {
       RoomMessageContent content;
       content.chat_marker = ChatMarker{type, "<id & 'x'>"};
       const std::string stanza = build_room_message(room_from, "bob@localhost", "g2", content);
-      CHECK(mimrest::is_groupchat(stanza));
+      CHECK(mimrest::typed_message_to_json(stanza, {})->type == mimrest::MessageType::groupchat);
       const auto json = to_json(stanza);
       CHECK_FALSE(json.HasMember("body"));
       CHECK_FALSE(json.HasMember("markable"));
