@@ -1,16 +1,25 @@
 // Embedding mimrest in your own server: what a host writes.
 //
 // The host keeps its HTTP server and its chat backend. It implements the
-// backend interfaces (here: a toy with one user, no rooms, no history), builds
+// backend interfaces it has (here: accounts, a router and an archive; no
+// rooms, contacts or live events, so those routes are simply off), builds
 // one mimrest::Api, and for every HTTP request copies method, raw path,
-// query, headers and body into a mimrest::Request, calls Api::handle and
-// copies the Response back. This program runs a few requests through such a
-// toy request loop and checks the answers (exit 0 when they are right).
-#include <cstdint>
+// query, headers, body and client address into a mimrest::Request, calls
+// Api::handle and copies the Response back.
+//
+// Two hosts are shown: one whose backend answers at once (it derives from
+// the Sync* bases and calls the synchronous Api::handle), and one built on an
+// event loop whose router answers later (it completes from the loop thread
+// and answers through a responder). The program checks the answers of both
+// and exits 0 when they are right.
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
 #include <iostream>
-#include <memory>
-#include <optional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mimrest/api.hpp"
@@ -18,103 +27,94 @@
 
 namespace {
 
-// --- The host's backend, one small class per interface. ---
+// --- A host whose backend answers at once: derive from the Sync* bases. ---
 
 // Accounts: a real host asks its user store. Compare secrets in constant time.
-class ToyPasswords final : public mimrest::PasswordVerifier {
+class ToyPasswords final : public mimrest::SyncPasswordVerifier {
  public:
-  bool verify(const mimrest::Jid& user, std::string_view password) override {
+  mimrest::VerifyResult verify(const mimrest::Jid& user, std::string_view password) override {
     return user.bare_string() == "alice@example.com" &&
            mimrest::constant_time_equal(password, "secret");
   }
 };
 
-// Message routing: a real host delivers to the recipient and archives.
-class ToyRouter final : public mimrest::MessageRouter {
+// Message archive (MAM): nothing stored in this toy.
+class ToyArchive final : public mimrest::SyncMessageArchive {
  public:
-  void route_chat_message(const mimrest::Jid& from, const mimrest::Jid& to,
-                          std::string stanza_xml) override {
-    std::cout << "route " << from.bare_string() << " -> " << to.bare_string() << ": " << stanza_xml
-              << "\n";
+  mimrest::ArchiveResult messages(const mimrest::ArchiveQuery&) override {
+    return std::vector<mimrest::ArchivedMessage>{};
+  }
+};
+
+// Message routing that answers at once: a real host delivers and archives.
+class ToyRouter final : public mimrest::SyncMessageRouter {
+ public:
+  mimrest::RouteResult route_chat_message(const mimrest::Jid& from, const mimrest::Jid& to,
+                                          std::string stanza_xml) override {
+    std::cout << "route " << from.bare_string() << " -> " << to.bare_string() << ": "
+              << stanza_xml << "\n";
     ++routed;
+    return {};
   }
   int routed = 0;
 };
 
-// Message archive (MAM): nothing stored in this toy.
-class ToyArchive final : public mimrest::MessageArchive {
+// --- A host built on an event loop: its router answers later. ---
+
+// The host's own reactor, reduced to a thread running posted tasks in order.
+class EventLoop {
  public:
-  std::vector<mimrest::ArchivedMessage> recent_messages(
-      const mimrest::ArchiveQuery&) const override {
-    return {};
+  EventLoop() : thread_([this] { run(); }) {}
+  ~EventLoop() {
+    post({});
+    thread_.join();
   }
+  void post(std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    tasks_.push_back(std::move(task));
+    ready_.notify_one();
+  }
+
+ private:
+  void run() {
+    while (true) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [&] { return !tasks_.empty(); });
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      if (!task) {
+        return;
+      }
+      task();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> tasks_;
+  std::thread thread_;
 };
 
-// Rosters: everyone has an empty one.
-class ToyRoster final : public mimrest::Roster {
+// Routing that completes on the loop, after the call returned. Arguments are
+// valid only during the call, so what is needed later is copied.
+class LoopRouter final : public mimrest::MessageRouter {
  public:
-  std::vector<mimrest::RosterItem> items(const mimrest::Jid&) const override { return {}; }
-  mimrest::Expected<void, mimrest::RosterError> add(const mimrest::Jid&,
-                                                    const mimrest::Jid&) override {
-    return mimrest::unexpected(mimrest::RosterError::contact_not_found);
+  explicit LoopRouter(EventLoop& loop) : loop_(loop) {}
+  void async_route_chat_message(const mimrest::Jid& from, const mimrest::Jid& to,
+                                std::string stanza_xml,
+                                mimrest::Completion<mimrest::RouteResult> done) override {
+    loop_.post([this, from, to, stanza_xml = std::move(stanza_xml), done] {
+      std::cout << "loop routes " << from.bare_string() << " -> " << to.bare_string() << "\n";
+      ++routed;
+      done({});  // stored: now the client may be told
+    });
   }
-  mimrest::Expected<void, mimrest::RosterError> subscribe(const mimrest::Jid&,
-                                                          const mimrest::Jid&) override {
-    return mimrest::unexpected(mimrest::RosterError::not_in_roster);
-  }
-  mimrest::Expected<void, mimrest::RosterError> approve(const mimrest::Jid&,
-                                                        const mimrest::Jid&) override {
-    return mimrest::unexpected(mimrest::RosterError::not_in_roster);
-  }
-  mimrest::Expected<void, mimrest::RosterError> remove(const mimrest::Jid&,
-                                                       const mimrest::Jid&) override {
-    return mimrest::unexpected(mimrest::RosterError::not_in_roster);
-  }
-};
+  int routed = 0;  // only touched on the loop thread
 
-// Group rooms: this host has no MUC Light service, so the room endpoints
-// answer 404 "MUC Light server not found" and nothing else is called.
-class NoRooms final : public mimrest::MucLight {
- public:
-  using RoomResult = mimrest::Expected<void, mimrest::RoomError>;
-  std::optional<std::string> service_domain(std::string_view) const override {
-    return std::nullopt;
-  }
-  mimrest::Expected<mimrest::Jid, mimrest::RoomError> create_room(
-      const mimrest::Jid&, std::optional<mimrest::Jid>, const mimrest::RoomConfig&) override {
-    return mimrest::unexpected(mimrest::RoomError{mimrest::RoomErrorKind::room_not_found, {}, {}});
-  }
-  std::vector<mimrest::RoomSummary> user_rooms(const mimrest::Jid&) const override { return {}; }
-  mimrest::Expected<mimrest::RoomInfo, mimrest::RoomError> room_info(
-      const mimrest::Jid&, const mimrest::Jid&) const override {
-    return mimrest::unexpected(mimrest::RoomError{mimrest::RoomErrorKind::room_not_found, {}, {}});
-  }
-  RoomResult set_config(const mimrest::Jid&, const mimrest::Jid&,
-                        const mimrest::RoomConfig&) override {
-    return mimrest::unexpected(mimrest::RoomError{mimrest::RoomErrorKind::room_not_found, {}, {}});
-  }
-  RoomResult set_affiliation(const mimrest::Jid&, const mimrest::Jid&, const mimrest::Jid&,
-                             mimrest::Affiliation) override {
-    return mimrest::unexpected(mimrest::RoomError{mimrest::RoomErrorKind::room_not_found, {}, {}});
-  }
-  RoomResult send_message(const mimrest::Jid&, const mimrest::Jid&, std::string) override {
-    return mimrest::unexpected(mimrest::RoomError{mimrest::RoomErrorKind::room_not_found, {}, {}});
-  }
-  mimrest::Expected<std::vector<mimrest::ArchivedMessage>, mimrest::RoomError> recent_messages(
-      const mimrest::Jid&, const mimrest::Jid&, std::optional<std::int64_t>,
-      std::size_t) const override {
-    return mimrest::unexpected(mimrest::RoomError{mimrest::RoomErrorKind::room_not_found, {}, {}});
-  }
-};
-
-// Live sessions for GET /sse: a real host registers the sink so that its
-// router can deliver to it, and unregisters it when the Session dies.
-class ToySessions final : public mimrest::SessionManager {
- public:
-  std::unique_ptr<mimrest::Session> open_session(const mimrest::Jid&,
-                                                 std::shared_ptr<mimrest::StanzaSink>) override {
-    return std::make_unique<mimrest::Session>();
-  }
+ private:
+  EventLoop& loop_;
 };
 
 // --- The host's own HTTP layer, reduced to a request loop. ---
@@ -126,8 +126,8 @@ struct HostRequest {  // whatever the host's server hands over
   std::string body;
 };
 
-// The whole adapter: copy in, handle, copy out.
-mimrest::Response serve(const mimrest::Api& api, const HostRequest& in) {
+// The whole adapter: copy in (the response comes back through handle()).
+mimrest::Request copy_in(const HostRequest& in) {
   mimrest::Request request;
   request.method = in.method;
   const auto question = in.target.find('?');
@@ -137,52 +137,92 @@ mimrest::Response serve(const mimrest::Api& api, const HostRequest& in) {
     request.headers.add(name, value);
   }
   request.body = in.body;
-  // A GET /sse answer carries response.event_stream: a streaming server
-  // attaches a writer to it and close()s it when the client leaves.
-  return api.handle(request);
+  request.remote_address = "192.0.2.1";  // counted by the failed-login throttle
+  return request;
+}
+
+struct Check {
+  HostRequest request;
+  int expected_status;
+};
+
+const std::string kAuth = "Basic " + mimrest::base64_encode("alice@example.com:secret");
+
+std::vector<Check> checks() {
+  return {
+      {{"POST",
+        "/api/messages",
+        {{"Authorization", kAuth}, {"Content-Type", "application/json"}},
+        R"({"to": "bob@example.com", "body": "hello"})"},
+       200},
+      {{"GET", "/api/messages", {{"Authorization", kAuth}}, ""}, 200},
+      {{"GET", "/api/messages", {}, ""}, 401},
+      // No rooms or contacts in this host: those routes are off.
+      {{"GET", "/api/rooms/lobby", {{"Authorization", kAuth}}, ""}, 404},
+      {{"GET", "/api/contacts", {{"Authorization", kAuth}}, ""}, 404},
+  };
+}
+
+int report(const HostRequest& request, const mimrest::Response& response, int expected) {
+  std::cout << request.method << " " << request.target << " -> " << response.status << " "
+            << response.body << "\n";
+  if (response.status != expected) {
+    std::cerr << "  expected " << expected << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main() {
-  ToyPasswords passwords;
-  ToyRouter router;
-  ToyArchive archive;
-  ToyRoster roster;
-  NoRooms rooms;
-  ToySessions sessions;
-  const mimrest::Api api(mimrest::ApiConfig{},
-                         mimrest::Backend{passwords, router, archive, roster, rooms, sessions});
-
-  const std::string auth = "Basic " + mimrest::base64_encode("alice@example.com:secret");
-  struct Check {
-    HostRequest request;
-    int expected_status;
-  };
-  const std::vector<Check> checks = {
-      {{"GET", "/api/contacts", {{"Authorization", auth}}, ""}, 200},
-      {{"POST",
-        "/api/messages",
-        {{"Authorization", auth}, {"Content-Type", "application/json"}},
-        R"({"to": "bob@example.com", "body": "hello"})"},
-       200},
-      {{"GET", "/api/contacts", {}, ""}, 401},
-      {{"GET", "/api/rooms/lobby", {{"Authorization", auth}}, ""}, 404},
-  };
-
   int failures = 0;
-  for (const auto& check : checks) {
-    const mimrest::Response response = serve(api, check.request);
-    std::cout << check.request.method << " " << check.request.target << " -> " << response.status
-              << " " << response.body << "\n";
-    if (response.status != check.expected_status) {
-      std::cerr << "  expected " << check.expected_status << "\n";
+  ToyPasswords passwords;
+  ToyArchive archive;
+
+  // A synchronous host: every backend call completes inline, so the
+  // synchronous handle() answers at once.
+  {
+    ToyRouter router;
+    mimrest::Backend backend;
+    backend.passwords = &passwords;
+    backend.router = &router;
+    backend.archive = &archive;
+    const mimrest::Api api(mimrest::ApiConfig{}, backend);
+    for (const auto& check : checks()) {
+      failures += report(check.request, api.handle(copy_in(check.request)), check.expected_status);
+    }
+    if (router.routed != 1) {
+      std::cerr << "the message was not routed\n";
       ++failures;
     }
   }
-  if (router.routed != 1) {
-    std::cerr << "the message was not routed\n";
-    ++failures;
+
+  // An event-loop host: the router completes on the loop; each answer
+  // arrives through the responder, from that thread.
+  {
+    EventLoop loop;
+    LoopRouter router(loop);
+    mimrest::Backend backend;
+    backend.passwords = &passwords;
+    backend.router = &router;
+    backend.archive = &archive;
+    const mimrest::Api api(mimrest::ApiConfig{}, backend);
+    for (const auto& check : checks()) {
+      std::promise<mimrest::Response> answered;
+      auto response = answered.get_future();
+      api.handle(copy_in(check.request),
+                 [&answered](mimrest::Response r) { answered.set_value(std::move(r)); });
+      // A real server would return to its loop here and write the response
+      // when the responder runs; the toy waits for it.
+      failures += report(check.request, response.get(), check.expected_status);
+    }
+    std::promise<int> routed;
+    loop.post([&] { routed.set_value(router.routed); });
+    if (routed.get_future().get() != 1) {
+      std::cerr << "the message was not routed on the loop\n";
+      ++failures;
+    }
   }
   return failures == 0 ? 0 : 1;
 }

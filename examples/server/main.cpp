@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mimrest/api.hpp"
+#include "demo_page.hpp"
 #include "server_config.hpp"
 #include "storage.hpp"
 #include "transport.hpp"
@@ -33,7 +34,11 @@ int serve(const ServerConfig& config, const sigset_t& stop_signals) {
     std::cerr << "mimrest-server: " << users.error() << "\n";
     return exit_runtime;
   }
-  mimrest::Api api(config.api, (*store)->backend());
+  mimrest::ApiConfig api_config = config.api;
+  if (config.demo) {
+    api_config.pages.push_back(mimrest::server::demo_page());
+  }
+  mimrest::Api api(std::move(api_config), (*store)->backend());
   auto transport = mimrest::server::start_transport(api, config);
   if (!transport) {
     std::cerr << "mimrest-server: " << transport.error() << "\n";
