@@ -511,7 +511,7 @@ TEST_CASE("headers that do not arrive within header_timeout: the connection clos
   }
 }
 
-TEST_CASE("a keep-alive connection idle for idle_timeout closes; a busy one does not") {
+TEST_CASE("a keep-alive connection idle for idle_timeout closes, a busy one stays open") {
   Setup setup;
   setup.server.header_timeout = 5s;
   setup.server.idle_timeout = 1s;
@@ -577,6 +577,12 @@ TEST_CASE("max_connections: further connections are closed at once, with no busy
 }
 
 TEST_CASE("out of descriptors: accepting backs off instead of spinning") {
+#ifdef MIMREST_TEST_SANITIZED
+  // The sanitizers' runtimes need descriptors of their own (UBSan checks
+  // memory through a pipe): no run without any left.
+  WARN("skipped under sanitizers");
+  return;
+#endif
   Served served;
   // A socket made before the limit drops, connected after: the server's
   // accept then fails with EMFILE.

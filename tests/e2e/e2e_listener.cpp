@@ -22,14 +22,13 @@ mimrest::Jid jid(const char* text) {
 /// An Api over a fresh in-memory backend with alice and bob, and its listener.
 struct Served {
   explicit Served(std::chrono::milliseconds keepalive = 200ms, std::size_t max_body = 1 << 20)
-      : backend(backend_config()), api(api_config(max_body), backend.backend()) {
+      : backend(backend_config()), api(api_config(keepalive, max_body), backend.backend()) {
     REQUIRE(backend.add_user(jid("alice@localhost"), "secret"));
     REQUIRE(backend.add_user(jid("bob@localhost"), "secret"));
     port = e2e::free_port();
     url = "http://127.0.0.1:" + std::to_string(port);
     mimrest::cpprest::ListenerOptions options;
     options.url = url;
-    options.sse_keepalive = keepalive;
     listener = std::make_unique<mimrest::cpprest::Listener>(api, options);
     auto started = listener->start();
     INFO((started ? std::string() : started.error()));
@@ -41,14 +40,11 @@ struct Served {
     config.password_iterations = 16;  // keep logins cheap in tests
     return config;
   }
-  static mimrest::ApiConfig api_config(std::size_t max_body) {
+  static mimrest::ApiConfig api_config(std::chrono::milliseconds keepalive,
+                                       std::size_t max_body) {
     mimrest::ApiConfig config;
     config.max_body_bytes = max_body;
-    config.now_us = [] {
-      return std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    config.sse.keepalive_interval = keepalive;
     return config;
   }
 
@@ -203,7 +199,7 @@ TEST_CASE("start() reports what is wrong") {
 
   SECTION("https without TLS files") {
     mimrest::cpprest::Listener listener(
-        api, {"https://127.0.0.1:" + std::to_string(e2e::free_port()), std::nullopt, 15s});
+        api, {"https://127.0.0.1:" + std::to_string(e2e::free_port()), std::nullopt});
     auto started = listener.start();
     REQUIRE_FALSE(started);
     CHECK(started.error().find("TLS") != std::string::npos);
@@ -212,28 +208,28 @@ TEST_CASE("start() reports what is wrong") {
     e2e::TempDir dir;
     mimrest::cpprest::Listener listener(
         api, {"https://127.0.0.1:" + std::to_string(e2e::free_port()),
-              mimrest::cpprest::TlsFiles{dir.file("none.pem"), dir.file("key.pem")}, 15s});
+              mimrest::TlsFiles{dir.file("none.pem"), dir.file("key.pem")}});
     auto started = listener.start();
     REQUIRE_FALSE(started);
     CHECK(started.error().find("none.pem") != std::string::npos);
   }
   SECTION("a certificate that is not PEM") {
     e2e::TempDir dir;
-    mimrest::cpprest::TlsFiles files{dir.write("cert.pem", "not a certificate"),
+    mimrest::TlsFiles files{dir.write("cert.pem", "not a certificate"),
                                      dir.write("key.pem", "not a key")};
-    CHECK_FALSE(mimrest::cpprest::check_tls_files(files));
+    CHECK_FALSE(mimrest::load_tls_material(files));
   }
   SECTION("a port in use") {
     const std::string url = "http://127.0.0.1:" + std::to_string(e2e::free_port());
-    mimrest::cpprest::Listener first(api, {url, std::nullopt, 15s});
+    mimrest::cpprest::Listener first(api, {url, std::nullopt});
     REQUIRE(first.start());
-    mimrest::cpprest::Listener second(api, {url, std::nullopt, 15s});
+    mimrest::cpprest::Listener second(api, {url, std::nullopt});
     auto started = second.start();
     REQUIRE_FALSE(started);
     CHECK(started.error().find(url) != std::string::npos);
   }
   SECTION("not a URL") {
-    mimrest::cpprest::Listener listener(api, {"ftp://127.0.0.1:1", std::nullopt, 15s});
+    mimrest::cpprest::Listener listener(api, {"ftp://127.0.0.1:1", std::nullopt});
     CHECK_FALSE(listener.start());
   }
 }

@@ -20,6 +20,16 @@ const std::string alice = e2e::basic("alice@localhost", "secret");
 const std::string bob = e2e::basic("bob@localhost", "secret");
 const std::string carol = e2e::basic("carol@localhost", "secret");
 
+// The transport under test: MIMREST_E2E_TRANSPORT ("beast" or "cpprest"),
+// the server's default when unset.
+std::string transport_json() {
+  const char* transport = std::getenv("MIMREST_E2E_TRANSPORT");
+  if (transport == nullptr || *transport == '\0') {
+    return "";
+  }
+  return std::string("\"transport\": \"") + transport + "\", ";
+}
+
 std::string users_json() {
   return R"("users": [{"jid": "alice@localhost", "password": "secret"},
                       {"jid": "bob@localhost", "password": "secret"},
@@ -36,7 +46,7 @@ class RunningServer {
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = e2e::free_port();
       url_ = scheme + "://127.0.0.1:" + std::to_string(port_);
-      std::string config = "{\"listen\": \"" + url_ + "\", " + users_json();
+      std::string config = "{\"listen\": \"" + url_ + "\", " + transport_json() + users_json();
       if (!extra.empty()) {
         config += ", " + extra;
       }

@@ -1,7 +1,10 @@
 // The configuration parser of mimrest-server.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "e2e_support.hpp"
 #include "server_config.hpp"
@@ -20,21 +23,128 @@ std::string error_of(const std::string& json) {
 TEST_CASE("an empty object gives the documented defaults") {
   auto config = parse_server_config("{}");
   REQUIRE(config);
-  CHECK(config->listener.url == "http://127.0.0.1:8089");
-  CHECK_FALSE(config->listener.tls);
+  CHECK(config->listen == "http://127.0.0.1:8089");
+  CHECK_FALSE(config->tls);
   CHECK(config->api.base_path == "/api");
-  CHECK(config->api.handlers == mimrest::all_handlers());
+  CHECK_FALSE(config->api.handlers);  // every group
   CHECK(config->api.docs);
   CHECK(config->api.realm == "mongooseim");
   CHECK(config->api.cors_allowed_origins.empty());
-  CHECK(config->api.sse_timestamp_unit == mimrest::TimestampUnit::microseconds);
-  CHECK(config->backend.domains == std::vector<std::string>{"localhost"});
-  CHECK(config->backend.muc_light_enabled);
-  CHECK(config->backend.muc_light_host == "muclight.@HOST@");
-  CHECK_FALSE(config->backend.all_can_configure);
-  CHECK(config->backend.max_result_limit == 50);
+  CHECK(config->api.sse.timestamp_unit == mimrest::TimestampUnit::microseconds);
+  CHECK(config->hosting.domains == std::vector<std::string>{"localhost"});
+  CHECK(config->hosting.muc_light_enabled);
+  CHECK(config->hosting.muc_light_host == "muclight.@HOST@");
+  CHECK_FALSE(config->hosting.all_can_configure);
+  CHECK(config->hosting.max_result_limit == 50);
   CHECK(config->users.empty());
   CHECK(config->api.now_us);
+  // Beyond MongooseIM: the documented defaults.
+  CHECK(config->transport == mimrest::server::Transport::beast);
+  CHECK(config->api.server_name == "mimrest");
+  CHECK(config->limits.max_header_bytes == 16384);
+  CHECK(config->api.max_body_bytes == 1048576);
+  CHECK(config->limits.header_timeout == std::chrono::seconds(10));
+  CHECK(config->limits.idle_timeout == std::chrono::seconds(60));
+  CHECK(config->limits.max_connections == 10000);
+  CHECK(config->api.sse.max_streams_per_user == 10);
+  CHECK_FALSE(config->api.sse.resume);
+  CHECK(config->api.sse.max_replay == 1000);
+  CHECK(config->api.auth.max_failures == 10);
+  CHECK(config->api.auth.window == std::chrono::seconds(60));
+  CHECK_FALSE(config->api.tokens.enabled);
+  CHECK(config->api.tokens.access_ttl == std::chrono::seconds(900));
+  CHECK(config->api.tokens.refresh_ttl == std::chrono::seconds(1209600));
+  CHECK(config->storage.type == mimrest::server::StorageConfig::Type::sqlite);
+  CHECK(config->storage.path == "mimrest.db");
+  CHECK_FALSE(config->storage.sync_full);
+  CHECK_FALSE(config->demo);
+}
+
+TEST_CASE("the SQLite file lives beside the configuration by default") {
+  auto config = parse_server_config("{}", "/srv/conf");
+  REQUIRE(config);
+  CHECK(config->storage.path == "/srv/conf/mimrest.db");
+  auto relative = parse_server_config(R"({"storage": {"type": "sqlite", "path": "data/x.db"}})",
+                                      "/srv/conf");
+  REQUIRE(relative);
+  CHECK(relative->storage.path == "/srv/conf/data/x.db");
+  auto absolute = parse_server_config(
+      R"({"storage": {"type": "sqlite", "path": "/var/lib/m.db", "sync": "full"}})", "/srv/conf");
+  REQUIRE(absolute);
+  CHECK(absolute->storage.path == "/var/lib/m.db");
+  CHECK(absolute->storage.sync_full);
+}
+
+TEST_CASE("the keys beyond MongooseIM are read") {
+  auto config = parse_server_config(R"({
+    "transport": "cpprest",
+    "server_name": "chat",
+    "limits": {"max_header_bytes": 8192, "max_body_bytes": 4096, "header_timeout_s": 3,
+               "idle_timeout_s": 30, "max_connections": 100},
+    "sse": {"max_streams_per_user": 2, "resume": true, "max_replay": 50},
+    "auth": {"max_failures": 5, "window_s": 120},
+    "tokens": {"enabled": true, "access_ttl_s": 60, "refresh_ttl_s": 3600},
+    "storage": {"type": "postgresql", "url": "postgresql://mimrest@db:5432/chat"},
+    "demo": true
+  })");
+  REQUIRE(config);
+  CHECK(config->transport == mimrest::server::Transport::cpprest);
+  CHECK(config->api.server_name == "chat");
+  CHECK(config->limits.max_header_bytes == 8192);
+  CHECK(config->api.max_body_bytes == 4096);
+  CHECK(config->limits.header_timeout == std::chrono::seconds(3));
+  CHECK(config->limits.idle_timeout == std::chrono::seconds(30));
+  CHECK(config->limits.max_connections == 100);
+  CHECK(config->api.sse.max_streams_per_user == 2);
+  CHECK(config->api.sse.resume);
+  CHECK(config->api.sse.max_replay == 50);
+  CHECK(config->api.auth.max_failures == 5);
+  CHECK(config->api.auth.window == std::chrono::seconds(120));
+  CHECK(config->api.tokens.enabled);
+  CHECK(config->api.tokens.access_ttl == std::chrono::seconds(60));
+  CHECK(config->api.tokens.refresh_ttl == std::chrono::seconds(3600));
+  CHECK(config->storage.type == mimrest::server::StorageConfig::Type::postgresql);
+  CHECK(config->storage.url == "postgresql://mimrest@db:5432/chat");
+  CHECK(config->demo);
+  auto memory = parse_server_config(R"({"storage": {"type": "memory"}})");
+  REQUIRE(memory);
+  CHECK(memory->storage.type == mimrest::server::StorageConfig::Type::memory);
+}
+
+TEST_CASE("bad keys beyond MongooseIM are rejected with a message that says where") {
+  for (const auto& [text, where] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"transport": "asio"})", "transport"},
+           {R"({"transport": 1})", "transport"},
+           {R"({"server_name": ""})", "server_name"},
+           {R"({"server_name": "a\nb"})", "server_name"},
+           {R"({"limits": {"max_header_bytes": 10}})", "limits.max_header_bytes"},
+           {R"({"limits": {"max_body_bytes": 0}})", "limits.max_body_bytes"},
+           {R"({"limits": {"header_timeout_s": "10"}})", "limits.header_timeout_s"},
+           {R"({"limits": {"idle_timeout_s": 0}})", "limits.idle_timeout_s"},
+           {R"({"limits": {"max_connections": -1}})", "limits.max_connections"},
+           {R"({"limits": {"max_streams": 1}})", "limits"},
+           {R"({"sse": {"max_streams_per_user": 0}})", "sse.max_streams_per_user"},
+           {R"({"sse": {"resume": "yes"}})", "sse.resume"},
+           {R"({"sse": {"max_replay": 1.5}})", "sse.max_replay"},
+           {R"({"auth": {"max_failures": -1}})", "auth.max_failures"},
+           {R"({"auth": {"window_s": 0}})", "auth.window_s"},
+           {R"({"auth": {"lockout": true}})", "auth"},
+           {R"({"tokens": {"enabled": 1}})", "tokens.enabled"},
+           {R"({"tokens": {"access_ttl_s": 0}})", "tokens.access_ttl_s"},
+           {R"({"tokens": {"secret": "x"}})", "tokens"},
+           {R"({"storage": {"type": "mysql"}})", "storage.type"},
+           {R"({"storage": {}})", "storage"},
+           {R"({"storage": {"type": "sqlite", "url": "x"}})", "storage"},
+           {R"({"storage": {"type": "sqlite", "sync": "sometimes"}})", "storage.sync"},
+           {R"({"storage": {"type": "sqlite", "path": ""}})", "storage.path"},
+           {R"({"storage": {"type": "postgresql"}})", "storage"},
+           {R"({"storage": {"type": "postgresql", "url": "mysql://x"}})", "storage.url"},
+           {R"({"storage": {"type": "memory", "path": "x"}})", "storage"},
+           {R"({"demo": "on"})", "demo"},
+       }) {
+    INFO(text);
+    CHECK(error_of(text).find(where) != std::string::npos);
+  }
 }
 
 TEST_CASE("every key is read") {
@@ -54,22 +164,22 @@ TEST_CASE("every key is read") {
   })",
                                     "/srv/conf");
   REQUIRE(config);
-  CHECK(config->listener.url == "https://0.0.0.0:9443");
-  REQUIRE(config->listener.tls);
-  CHECK(config->listener.tls->certificate == "/srv/conf/cert.pem");
-  CHECK(config->listener.tls->private_key == "/etc/key.pem");
+  CHECK(config->listen == "https://0.0.0.0:9443");
+  REQUIRE(config->tls);
+  CHECK(config->tls->certificate == "/srv/conf/cert.pem");
+  CHECK(config->tls->private_key == "/etc/key.pem");
   CHECK(config->api.base_path == "/client");
   CHECK(config->api.handlers ==
-        std::set<mimrest::Handler>{mimrest::Handler::sse, mimrest::Handler::messages});
+        std::set<std::string>{"sse", "messages"});
   CHECK_FALSE(config->api.docs);
   CHECK(config->api.realm == "example");
   CHECK(config->api.cors_allowed_origins == std::vector<std::string>{"https://app.example", "*"});
-  CHECK(config->backend.domains == std::vector<std::string>{"example.com", "localhost"});
-  CHECK_FALSE(config->backend.muc_light_enabled);
-  CHECK(config->backend.muc_light_host == "groups.@HOST@");
-  CHECK(config->backend.all_can_configure);
-  CHECK(config->backend.max_result_limit == 200);
-  CHECK(config->api.sse_timestamp_unit == mimrest::TimestampUnit::milliseconds);
+  CHECK(config->hosting.domains == std::vector<std::string>{"example.com", "localhost"});
+  CHECK_FALSE(config->hosting.muc_light_enabled);
+  CHECK(config->hosting.muc_light_host == "groups.@HOST@");
+  CHECK(config->hosting.all_can_configure);
+  CHECK(config->hosting.max_result_limit == 200);
+  CHECK(config->api.sse.timestamp_unit == mimrest::TimestampUnit::milliseconds);
   REQUIRE(config->users.size() == 1);
   CHECK(config->users[0].jid.bare_string() == "alice@example.com");
   CHECK(config->users[0].password == "pa:ss");
