@@ -19,10 +19,9 @@
 // * rooms (after each room operation for that room, and for every room at
 //   the end): GET /rooms of every user lists exactly the rooms whose GET
 //   /rooms/{id} answers 200 for that user, with the same name and subject,
-//   and only rooms the sequence made; a room answers
-//   200 to its local participants, 403 to the other users, 404 to everyone
-//   once it is gone; its participants are distinct, owner or member, with
-//   exactly one owner;
+//   and only rooms the sequence made; a room answers 200 to its local
+//   participants, 403 to the other users, 404 to everyone once it is gone;
+//   its participants are distinct, owner or member, with exactly one owner;
 // * messages: text XML 1.0 cannot carry (invalid UTF-8, control characters
 //   other than tab, LF and CR, U+FFFE, U+FFFF) in a body or a chat marker id
 //   is refused with 400, other text is sent; after POST /messages or POST
