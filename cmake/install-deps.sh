@@ -9,6 +9,7 @@ packages=(
   libcpprest-dev libboost-dev libboost-system-dev
   catch2 openssl curl
   libsqlite3-dev libpq-dev postgresql
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
