@@ -1,6 +1,6 @@
 #include "sql/hosting.hpp"
 
-#include <chrono>
+#include "mimrest/api_config.hpp"
 
 namespace mimrest::sql::detail {
 
@@ -14,11 +14,7 @@ std::string prepare_domain(std::string_view domain) {
 
 Hosting::Hosting(const HostingConfig& config) : config_(config) {
   if (!config_.now_us) {
-    config_.now_us = [] {
-      return std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    config_.now_us = system_now_us;
   }
   if (config_.password_iterations == 0) {
     config_.password_iterations = 1;
@@ -44,17 +40,7 @@ std::optional<std::string> Hosting::service_domain(std::string_view user_domain)
   if (!is_local_domain(domain)) {
     return std::nullopt;
   }
-  std::string service = config_.muc_light_host;
-  static constexpr std::string_view placeholder = "@HOST@";
-  for (auto at = service.find(placeholder); at != std::string::npos;
-       at = service.find(placeholder, at + domain.size())) {
-    service.replace(at, placeholder.size(), domain);
-  }
-  auto parsed = Jid::parse(service);
-  if (!parsed || !parsed->local().empty() || !parsed->is_bare()) {
-    return std::nullopt;
-  }
-  return parsed->domain();
+  return muc_light_service(config_.muc_light_host, domain);
 }
 
 }  // namespace mimrest::sql::detail
