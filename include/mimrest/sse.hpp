@@ -78,7 +78,9 @@ class SseStream final : public StanzaSink {
   void begin_replay();
   /// Queues `event: reset` when `reset`, else the missed `events`; then the
   /// held-back live deliveries that the replay did not already contain (by
-  /// sequence), and goes live.
+  /// sequence), and goes live. A live delivery that the replay already
+  /// contained and that comes later (another node's event, read from the
+  /// database before this node was told of it) is not sent either.
   void finish_replay(const std::vector<LoggedEvent>& events, bool reset);
 
   /// Starts serving: what arrived before is ready to take() at once.
@@ -114,6 +116,7 @@ class SseStream final : public StanzaSink {
   bool started_ = false;
   bool replaying_ = false;
   std::vector<RoutedStanzaPtr> held_;
+  std::uint64_t replayed_up_to_ = 0;  ///< the highest sequence the replay sent
   std::string pending_;
   std::uint64_t next_id_ = 1;
   std::uint64_t events_ = 0;

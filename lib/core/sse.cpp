@@ -146,6 +146,9 @@ void SseStream::deliver(const RoutedStanzaPtr& stanza) {
       held_.push_back(stanza);
       return;
     }
+    if (stanza->sequence() != 0 && stanza->sequence() <= replayed_up_to_) {
+      return;  // the replay sent it already
+    }
     queue_locked(stanza->sequence(), *payload, after);
   }
   run(std::move(after));
@@ -180,6 +183,9 @@ void SseStream::finish_replay(const std::vector<LoggedEvent>& events, bool reset
       }
       if (first && reset) {
         append_locked(kReset, after);
+      }
+      if (first) {
+        replayed_up_to_ = replayed_up_to;
       }
       first = false;
       for (const auto& [sequence, payload] : queued) {

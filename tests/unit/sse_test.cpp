@@ -330,6 +330,24 @@ TEST_CASE("Replay: live deliveries wait, duplicates are dropped, then live resum
   CHECK(text.find("\"timestamp\":5000") != std::string::npos);
 }
 
+TEST_CASE("Replay: an event the replay sent is not sent again when it arrives late") {
+  SseStream::Options options;
+  options.resumable = true;
+  auto stream = make_stream(1, std::move(options));
+  stream->begin_replay();
+  stream->finish_replay({{10, 5000, std::string(kChat)}, {11, 6000, std::string(kChat)}}, false);
+  // Another node's events 10 and 11 reach this one only now.
+  stream->deliver(routed(kChat, 10));
+  stream->deliver(routed(kChat, 11));
+  stream->deliver(routed(kChat, 12));
+  stream->deliver(routed(kChat));  // not archived: always sent
+  std::string text = stream->take();
+  CHECK(text.find("id: r10\n") == text.rfind("id: r10\n"));
+  CHECK(text.find("id: r11\n") == text.rfind("id: r11\n"));
+  CHECK(text.find("id: r12\n") != std::string::npos);
+  CHECK(stream->events_sent() == 4);
+}
+
 TEST_CASE("Replay beyond the cap starts with a reset, then goes live") {
   SseStream::Options options;
   options.resumable = true;
