@@ -1,8 +1,12 @@
 #include "sql/accounts.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <future>
+#include <string>
 #include <utility>
+
+#include "mimrest/crypto.hpp"
 
 #include "sql/jobs.hpp"
 #include "sql/queries.hpp"
@@ -41,7 +45,90 @@ void store_credentials(Connection& db, std::int64_t user, const ScramCredentials
   }
 }
 
+// The credentials, then the password: each credential field as a 4-byte
+// length and its bytes.
+std::string credentials_and_password(const ScramCredentials& credentials,
+                                     std::string_view password) {
+  std::string out;
+  auto field = [&out](std::string_view bytes) {
+    const auto size = static_cast<std::uint32_t>(bytes.size());
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      out.push_back(static_cast<char>((size >> shift) & 0xff));
+    }
+    out.append(bytes);
+  };
+  field(credentials.salt);
+  field(std::to_string(credentials.iterations));
+  field(credentials.stored_key);
+  field(credentials.server_key);
+  out.append(password);
+  return out;
+}
+
+bool split_credentials(std::string_view text, ScramCredentials& credentials,
+                       std::string_view& password) {
+  auto field = [&text](std::string& into) {
+    if (text.size() < 4) {
+      return false;
+    }
+    std::uint32_t size = 0;
+    for (int i = 0; i < 4; ++i) {
+      size = (size << 8) | static_cast<unsigned char>(text[static_cast<std::size_t>(i)]);
+    }
+    text.remove_prefix(4);
+    if (text.size() < size) {
+      return false;
+    }
+    into.assign(text.substr(0, size));
+    text.remove_prefix(size);
+    return true;
+  };
+  std::string iterations;
+  if (!field(credentials.salt) || !field(iterations) || !field(credentials.stored_key) ||
+      !field(credentials.server_key)) {
+    return false;
+  }
+  credentials.iterations = static_cast<unsigned>(std::stoul(iterations));
+  password = text;
+  return true;
+}
+
 }  // namespace
+
+CurrentCredentialsVerifier::CurrentCredentialsVerifier(ScramCredentialStore& store,
+                                                       unsigned dummy_iterations)
+    : store_(store),
+      // A random password nobody knows: checking against it always fails,
+      // after the same PBKDF2 work as a real credential.
+      dummy_(make_scram_credentials(random_bytes(16), dummy_iterations)),
+      cache_(check_) {}
+
+void CurrentCredentialsVerifier::async_verify(const Jid& user, std::string_view password,
+                                              Completion<VerifyResult> done) {
+  store_.async_find(
+      user, [this, user, password = std::string(password), done](CredentialsResult found) mutable {
+        if (!found) {
+          done(unexpected(found.error()));
+          return;
+        }
+        if (!found->has_value()) {
+          check_scram_password(dummy_, password);
+          done(false);
+          return;
+        }
+        cache_.async_verify(user, credentials_and_password(**found, password), std::move(done));
+      });
+}
+
+VerifyResult CurrentCredentialsVerifier::Check::verify(const Jid&,
+                                                       std::string_view credentials_and_password) {
+  ScramCredentials credentials;
+  std::string_view password;
+  if (!split_credentials(credentials_and_password, credentials, password)) {
+    return false;
+  }
+  return check_scram_password(credentials, password);
+}
 
 void SqlCredentialStore::async_find(const Jid& user, Completion<CredentialsResult> done) {
   if (!hosting_.is_local_user_jid(user)) {

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "mimrest/backend/reference_backend.hpp"
+#include "mimrest/password_verifier.hpp"
 #include "mimrest/scram_credentials.hpp"
+#include "mimrest/verification_cache.hpp"
 #include "sql/hosting.hpp"
 #include "sql/store.hpp"
 
@@ -21,6 +23,33 @@ class SqlCredentialStore final : public ScramCredentialStore {
  private:
   Store& store_;
   const Hosting& hosting_;
+};
+
+/// The password check of a store that other processes change too (SQLite:
+/// mimrest-server's user commands run beside the server, with no way to tell
+/// it): the stored credentials are read on every check (one indexed read),
+/// so a changed password or a removed account takes effect at the next
+/// request; the slow PBKDF2 is paid once per user, password and stored
+/// credentials (a CachingPasswordVerifier whose key covers all three). An
+/// unknown user costs the same work as a wrong password.
+class CurrentCredentialsVerifier final : public PasswordVerifier {
+ public:
+  CurrentCredentialsVerifier(ScramCredentialStore& store, unsigned dummy_iterations);
+  void async_verify(const Jid& user, std::string_view password,
+                    Completion<VerifyResult> done) override;
+
+ private:
+  /// Checks a password given together with the credentials it is checked
+  /// against (so that the cache's key covers them).
+  class Check final : public SyncPasswordVerifier {
+   public:
+    VerifyResult verify(const Jid& user, std::string_view credentials_and_password) override;
+  };
+
+  ScramCredentialStore& store_;
+  ScramCredentials dummy_;
+  Check check_;
+  CachingPasswordVerifier cache_;
 };
 
 /// Account administration (ReferenceBackend), blocking until committed.

@@ -128,7 +128,11 @@ std::unique_ptr<Connection> open_database(const SqlConfig& config, ConnectionFac
     if (message.find("file is not a database") != std::string::npos) {
       message = "not a SQLite database";
     }
-    throw std::runtime_error("cannot open " + where + ": " + message);
+    const std::string prefix = "cannot open " + where;
+    if (message.rfind(prefix, 0) == 0) {
+      throw std::runtime_error(message);  // the driver named it already
+    }
+    throw std::runtime_error(prefix + ": " + message);
   }
 }
 
@@ -166,11 +170,24 @@ struct SqlBackend::Impl {
     store = std::make_unique<Store>(std::move(factory), std::move(writer), std::move(options),
                                     *dispatcher);
     credentials = std::make_unique<SqlCredentialStore>(*store, hosting);
-    scram =
-        std::make_unique<ScramPasswordVerifier>(*credentials, hosting.config().password_iterations);
-    verifier = std::make_unique<CachingPasswordVerifier>(*scram);
-    accounts = std::make_unique<Accounts>(*store, hosting,
-                                          [this](const Jid& user) { verifier->invalidate(user); });
+    const unsigned iterations = hosting.config().password_iterations;
+    if (postgresql) {
+      // Every process on the database hears of password changes (NOTIFY):
+      // successful logins are remembered until then.
+      scram = std::make_unique<ScramPasswordVerifier>(*credentials, iterations);
+      cache = std::make_unique<CachingPasswordVerifier>(*scram);
+      verifier = cache.get();
+    } else {
+      // Nothing tells this process of a change made by another one (the
+      // user commands): every check reads the credentials as stored now.
+      current = std::make_unique<CurrentCredentialsVerifier>(*credentials, iterations);
+      verifier = current.get();
+    }
+    accounts = std::make_unique<Accounts>(*store, hosting, [this](const Jid& user) {
+      if (cache) {
+        cache->invalidate(user);
+      }
+    });
     router = std::make_unique<ChatRouter>(*store, hosting);
     archive = std::make_unique<ChatArchive>(*store, hosting);
     roster = std::make_unique<SqlRoster>(*store, hosting);
@@ -183,7 +200,7 @@ struct SqlBackend::Impl {
       listen.connect_timeout = config.connect_timeout;
       listen.node = node;
       listen.log = log;
-      listen.invalidate = [this](const Jid& user) { verifier->invalidate(user); };
+      listen.invalidate = [this](const Jid& user) { cache->invalidate(user); };
       listener = std::make_unique<Listener>(std::move(listen), *dispatcher, sessions);
     }
   }
@@ -205,7 +222,9 @@ struct SqlBackend::Impl {
   std::unique_ptr<Store> store;
   std::unique_ptr<SqlCredentialStore> credentials;
   std::unique_ptr<ScramPasswordVerifier> scram;
-  std::unique_ptr<CachingPasswordVerifier> verifier;
+  std::unique_ptr<CachingPasswordVerifier> cache;       // PostgreSQL
+  std::unique_ptr<CurrentCredentialsVerifier> current;  // SQLite
+  PasswordVerifier* verifier = nullptr;                 // one of them
   std::unique_ptr<Accounts> accounts;
   std::unique_ptr<ChatRouter> router;
   std::unique_ptr<ChatArchive> archive;
@@ -235,7 +254,7 @@ SqlBackend::~SqlBackend() = default;
 
 Backend SqlBackend::backend() {
   Backend result;
-  result.passwords = impl_->verifier.get();
+  result.passwords = impl_->verifier;
   result.router = impl_->router.get();
   result.archive = impl_->archive.get();
   result.roster = impl_->roster.get();
