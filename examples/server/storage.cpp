@@ -52,7 +52,9 @@ Expected<void, std::string> ensure_users(ReferenceBackend& backend,
     if (*exists) {
       continue;
     }
-    if (auto added = backend.add_user(user.jid, user.password); !added) {
+    // Another node starting on the same database may add it meanwhile.
+    if (auto added = backend.add_user(user.jid, user.password);
+        !added && added.error() != AccountError::already_exists) {
       return unexpected("cannot add user '" + user.jid.bare_string() +
                         "': " + std::string(to_string(added.error())));
     }
