@@ -1,5 +1,7 @@
 #include "mimrest/jid.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stringprep.h>
 
 #include <cstring>
@@ -74,20 +76,28 @@ bool has_forbidden_local_char(std::string_view local) noexcept {
   return false;
 }
 
-bool is_ip_literal(std::string_view domain) noexcept {
-  if (domain.size() < 3 || domain.front() != '[' || domain.back() != ']') {
+// RFC 7622 section 3.2 with RFC 3986 section 3.2.2: a domainpart in
+// brackets is an IP-literal, and the only one XMPP allows is an IPv6 address.
+bool is_bracketed(std::string_view domain) noexcept {
+  return domain.size() >= 2 && domain.front() == '[' && domain.back() == ']';
+}
+
+// Whether `address` (without the brackets) is an IPv6 address in text form.
+// inet_pton reads a NUL-terminated string, so anything but hex digits, colons
+// and dots (the IPv4 tail) is refused before it, a NUL byte included.
+bool is_ipv6_address(std::string_view address) {
+  if (address.empty() || address.size() >= INET6_ADDRSTRLEN) {
     return false;
   }
-  bool has_colon = false;
-  for (const char c : domain.substr(1, domain.size() - 2)) {
+  for (const char c : address) {
     const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (c == ':') {
-      has_colon = true;
-    } else if (!hex && c != '.') {
+    if (!hex && c != ':' && c != '.') {
       return false;
     }
   }
-  return has_colon;
+  const std::string text(address);
+  in6_addr parsed{};
+  return inet_pton(AF_INET6, text.c_str(), &parsed) == 1;
 }
 
 // A prepared domain must still look like a host name: non-empty dot-separated
@@ -145,7 +155,17 @@ Expected<std::string, JidError> prepare_domain(std::string_view domain) {
   if (domain.size() > max_raw_part_bytes) {
     return unexpected(JidError::part_too_long);
   }
-  if (is_ip_literal(domain)) {
+  if (is_bracketed(domain)) {
+    // Held to the same limit as any other part (an IPv6 address is far
+    // shorter anyway).
+    if (domain.size() > Jid::max_part_bytes) {
+      return unexpected(JidError::part_too_long);
+    }
+    if (!is_ipv6_address(domain.substr(1, domain.size() - 2))) {
+      return unexpected(JidError::domain_invalid);
+    }
+    // Hex digits in lower case, so that one address has one prepared form
+    // whatever the case it was written in.
     std::string literal(domain);
     for (char& c : literal) {
       if (c >= 'A' && c <= 'F') {

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 using mimrest::Jid;
 using mimrest::JidError;
@@ -142,6 +143,58 @@ TEST_CASE("IP literal domains are accepted") {
   CHECK(parsed("alice@[::1]") == "alice@[::1]");
   CHECK(parsed("alice@[2001:DB8::1]/r") == "alice@[2001:db8::1]/r");
   CHECK(parsed("alice@127.0.0.1") == "alice@127.0.0.1");
+  CHECK(parsed("[::]") == "[::]");
+  CHECK(parsed("alice@[1:2:3:4:5:6:7:8]") == "alice@[1:2:3:4:5:6:7:8]");
+  CHECK(parsed("alice@[::FFFF:192.0.2.1]") == "alice@[::ffff:192.0.2.1]");
+  CHECK(parsed("alice@[fe80::1].") == "alice@[fe80::1]");
+}
+
+TEST_CASE("only an IPv6 address may stand in brackets (RFC 7622)") {
+  using namespace std::string_literals;
+  // Not IPv6 addresses: empty, a lone colon, unbalanced or nested brackets,
+  // too many groups or digits, two "::", IPv4 alone, zone IDs (RFC 6874),
+  // IPvFuture, spaces, prefixes, NUL bytes, a short or bad IPv4 tail.
+  const std::vector<std::string> not_ipv6 = {"[]"s,
+                                             "[:]"s,
+                                             "[::1"s,
+                                             "::1]"s,
+                                             "[[::1]]"s,
+                                             "[1:2:3:4:5:6:7:8:9:0:1:2:3]"s,
+                                             "[1:2:3:4:5:6:7:8:9]"s,
+                                             "[12345::1]"s,
+                                             "[::g]"s,
+                                             "[1::2::3]"s,
+                                             "[127.0.0.1]"s,
+                                             "[::1%25eth0]"s,
+                                             "[::1%eth0]"s,
+                                             "[v1.fe80::a+en1]"s,
+                                             "[ ::1]"s,
+                                             "[::1/64]"s,
+                                             "[::1\0]"s,
+                                             "[::1\0garbage]"s,
+                                             "[::ffff:1.2.3]"s,
+                                             "[::ffff:1.2.3.256]"s};
+  for (const std::string& text : not_ipv6) {
+    INFO(text);
+    const auto jid = Jid::parse("alice@" + text);
+    REQUIRE_FALSE(jid.has_value());
+    CHECK(jid.error() == JidError::domain_invalid);
+    const auto parts = Jid::from_parts("alice", text);
+    REQUIRE_FALSE(parts.has_value());
+    CHECK(parts.error() == JidError::domain_invalid);
+  }
+}
+
+TEST_CASE("an IP literal domain is held to the 1023-byte limit") {
+  // What looked like an IP literal (hex digits, colons and dots in brackets)
+  // used to pass whatever its length.
+  const std::string long_literal = "[:" + std::string(1021, 'a') + "]";
+  REQUIRE(long_literal.size() == 1024);
+  CHECK(parse_error("x@" + long_literal) == JidError::part_too_long);
+  const std::string longer = "[" + std::string(4000, ':') + "]";
+  CHECK(parse_error("x@" + longer) == JidError::part_too_long);
+  // Within the limit, it still has to be an address.
+  CHECK(parse_error("x@[:" + std::string(1020, 'a') + "]") == JidError::domain_invalid);
 }
 
 TEST_CASE("each part is limited to 1023 bytes after preparation") {
