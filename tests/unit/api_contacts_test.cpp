@@ -4,6 +4,7 @@
 
 #include "api_fixture.hpp"
 
+using mimrest::Response;
 using mimrest::test::ApiFixture;
 using mimrest::test::parse_json;
 using mimrest::test::require_error;
@@ -16,6 +17,17 @@ std::string contacts(const ApiFixture& f, std::string_view user) {
   REQUIRE(response.status == 200);
   CHECK(response.headers.get("Content-Type") == std::string_view("application/json"));
   return to_json(parse_json(response.body));
+}
+
+/// The message of an error answer, whose body must be a JSON string in valid
+/// UTF-8 (the parse validates the encoding).
+std::string valid_error_message(const Response& response) {
+  INFO("body: " << response.body);
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(response.body.data(), response.body.size());
+  REQUIRE_FALSE(document.HasParseError());
+  REQUIRE(document.IsString());
+  return {document.GetString(), document.GetStringLength()};
 }
 
 }  // namespace
@@ -159,4 +171,19 @@ TEST_CASE("PUT /contacts without a JID answers 400 Missing JID, as MongooseIM's 
   require_error(f.put("/contacts/", R"({"action":"invite"})"), 400, "Missing JID");
   auto options = f.handle(f.request("OPTIONS", "/contacts", {}, std::nullopt));
   CHECK(options.headers.get("Allow") == std::string_view("GET, POST, PUT, DELETE, OPTIONS"));
+}
+
+TEST_CASE("An echoed JID that is not valid UTF-8 is answered in valid JSON, with U+FFFD") {
+  ApiFixture f;
+  const std::string r = "\xEF\xBF\xBD";
+  auto removed = f.del("/contacts/%FF");
+  CHECK(removed.status == 400);
+  CHECK(valid_error_message(removed) == "Invalid JID: " + r);
+  auto changed = f.put("/contacts/a%FFb%C3", R"({"action":"invite"})");
+  CHECK(changed.status == 400);
+  CHECK(valid_error_message(changed) == "Invalid JID: a" + r + "b" + r);
+  // Valid UTF-8 is echoed as it is.
+  auto kept = f.del("/contacts/%C3%BC@");
+  CHECK(kept.status == 400);
+  CHECK(valid_error_message(kept) == "Invalid JID: \xC3\xBC@");
 }

@@ -35,6 +35,17 @@ void create_team(const ApiFixture& f) {
   REQUIRE(f.put("/rooms/team", R"({"name":"Team","subject":"Work"})").status == 201);
 }
 
+/// The message of an error answer, whose body must be a JSON string in valid
+/// UTF-8 (the parse validates the encoding).
+std::string valid_error_message(const Response& response) {
+  INFO("body: " << response.body);
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(response.body.data(), response.body.size());
+  REQUIRE_FALSE(document.HasParseError());
+  REQUIRE(document.IsString());
+  return {document.GetString(), document.GetStringLength()};
+}
+
 }  // namespace
 
 TEST_CASE("The owner adds members") {
@@ -192,4 +203,12 @@ TEST_CASE("Without MUC Light the users paths answer 404") {
   require_error(f.post("/rooms/team/users", R"({"user":"bob@localhost"})"), 404, not_found);
   require_error(f.del("/rooms/team/users/bob@localhost"), 404, not_found);
   require_error(f.del("/rooms/team/users"), 404, not_found);
+}
+
+TEST_CASE("An echoed user JID that is not valid UTF-8 is answered in valid JSON, with U+FFFD") {
+  ApiFixture f;
+  create_team(f);
+  auto removed = f.del("/rooms/team/users/alice%40localho%F3%26t");
+  CHECK(removed.status == 400);
+  CHECK(valid_error_message(removed) == "Invalid user JID: alice@localho\xEF\xBF\xBD&t");
 }

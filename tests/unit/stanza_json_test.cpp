@@ -541,6 +541,40 @@ TEST_CASE("UTF-8 decoding and XML characters (the shared checks)") {
   CHECK(is_valid_utf8(std::string(100, 'a') + euro + std::string(9, 'b') + "\xF0\x9F\x8E\x89"));
 }
 
+TEST_CASE("append_utf8_replacing_invalid: one U+FFFD per byte that is not valid UTF-8") {
+  using mimrest::detail::append_utf8_replacing_invalid;
+  using mimrest::detail::is_valid_utf8;
+  auto replaced = [](std::string_view text) {
+    std::string out = "<";
+    append_utf8_replacing_invalid(out, text);
+    return out;
+  };
+  const std::string r = "\xEF\xBF\xBD";
+  CHECK(replaced("") == "<");
+  CHECK(replaced("plain ascii, long enough for a word") == "<plain ascii, long enough for a word");
+  // Valid text is kept as it is, U+FFFD, U+FFFF and U+10FFFF included.
+  const std::string valid = "\xC3\xBC\xEF\xBF\xBD\xEF\xBF\xBF\xF4\x8F\xBF\xBF\xF0\x9F\x8E\x89";
+  CHECK(replaced(valid) == "<" + valid);
+  CHECK(replaced("a\xFF") == "<a" + r);
+  CHECK(replaced("\x80\xBF") == "<" + r + r);
+  CHECK(replaced("\xC3") == "<" + r);                          // cut short
+  CHECK(replaced("\xC3x") == "<" + r + "x");                   // not continued
+  CHECK(replaced("\xC0\xAF") == "<" + r + r);                  // overlong '/'
+  CHECK(replaced("\xED\xA0\x80z") == "<" + r + r + r + "z");   // a surrogate
+  CHECK(replaced("\xF4\x90\x80\x80") == "<" + r + r + r + r);  // above U+10FFFF
+  CHECK(replaced("x\xE2\x82\xACy\xE2\x82") == "<x\xE2\x82\xACy" + r + r);
+  CHECK(replaced(std::string("\0\xFE", 2)) == std::string("<\0", 2) + r);
+  // Whatever the bytes, the result is valid UTF-8.
+  std::string all;
+  for (int i = 0; i < 256; ++i) {
+    for (int j = 0; j < 256; j += 7) {
+      all += static_cast<char>(i);
+      all += static_cast<char>(j);
+    }
+  }
+  CHECK(is_valid_utf8(replaced(all)));
+}
+
 TEST_CASE("errors have distinct readable descriptions") {
   const auto a = mimrest::to_string(StanzaError::not_well_formed);
   const auto b = mimrest::to_string(StanzaError::doctype);

@@ -9,6 +9,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/detail/utf8.hpp"
+
 namespace mimrest::detail {
 
 class JsonWriter {
@@ -64,9 +66,17 @@ class JsonWriter {
   rapidjson::Writer<rapidjson::StringBuffer> writer_;
 };
 
-/// `text` as a JSON string literal.
+/// `text` as a JSON string literal. An error message may echo what a client
+/// sent (a path parameter, percent-decoded to any bytes), so bytes that are
+/// not valid UTF-8 are replaced by U+FFFD: the body is always valid JSON.
 inline std::string json_string(std::string_view text) {
-  return JsonWriter().string(text).take();
+  if (is_valid_utf8(text)) {
+    return JsonWriter().string(text).take();
+  }
+  std::string valid;
+  valid.reserve(text.size() + 8);
+  append_utf8_replacing_invalid(valid, text);
+  return JsonWriter().string(valid).take();
 }
 
 }  // namespace mimrest::detail

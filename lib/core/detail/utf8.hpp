@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 namespace mimrest::detail {
@@ -86,6 +87,32 @@ inline bool is_valid_utf8(std::string_view text) noexcept {
     p += length;
   }
   return true;
+}
+
+/// Appends `text` to `out` with every byte that does not start a valid UTF-8
+/// sequence (see decode_utf8) replaced by U+FFFD, so that the result is valid
+/// UTF-8 whatever `text` holds.
+inline void append_utf8_replacing_invalid(std::string& out, std::string_view text) {
+  constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  const auto* run = p;  // start of the bytes copied as they are
+  while (p != end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    char32_t code_point;
+    const std::size_t length = decode_utf8(p, end, code_point);
+    if (length != 0) {
+      p += length;
+      continue;
+    }
+    out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+    out.append(kReplacementCharacter);
+    run = ++p;
+  }
+  out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(end - run));
 }
 
 }  // namespace mimrest::detail
