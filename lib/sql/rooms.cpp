@@ -1,6 +1,9 @@
 #include "sql/rooms.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include <pugixml.hpp>
@@ -17,10 +20,27 @@ constexpr const char* kAffiliationsNs = "urn:xmpp:muclight:0#affiliations";
 // astronomically unlikely with 128 random bits).
 constexpr int kFreshNodeAttempts = 8;
 
+// How a stored message stanza is read: whitespace-only text is kept (the
+// default drops it, so a body of spaces would come back empty).
+constexpr unsigned kStanzaParseOptions = pugi::parse_default | pugi::parse_ws_pcdata;
+
+// Collects the serialized document. pugixml writes a carriage return in text
+// as the raw byte, which the next parse reads as a line feed (end-of-line
+// normalisation), so it is written as a character reference instead. Nowhere
+// else can a raw one appear: attribute values escape it, and end-of-line
+// normalisation has already turned those of CDATA sections into line feeds.
 struct StringWriter final : pugi::xml_writer {
   std::string out;
   void write(const void* data, std::size_t size) override {
-    out.append(static_cast<const char*>(data), size);
+    const std::string_view text(static_cast<const char*>(data), size);
+    std::size_t start = 0;
+    for (std::size_t cr = text.find('\r'); cr != std::string_view::npos;
+         cr = text.find('\r', start)) {
+      out.append(text.substr(start, cr - start));
+      out.append("&#13;");
+      start = cr + 1;
+    }
+    out.append(text.substr(start));
   }
 };
 
@@ -359,7 +379,8 @@ void SqlMucLight::async_send_message(const Jid& sender, const Jid& room, std::st
   const Jid sender_jid = sender.bare();
   const Jid room_jid = room.bare();
   pugi::xml_document document;
-  const auto parsed = document.load_buffer(stanza_xml.data(), stanza_xml.size());
+  const auto parsed =
+      document.load_buffer(stanza_xml.data(), stanza_xml.size(), kStanzaParseOptions);
   auto message = document.document_element();
   if (!parsed || std::string_view(message.name()) != "message") {
     done(unexpected(RoomError{RoomErrorKind::validation_failed, "stanza", "not a message stanza"}));

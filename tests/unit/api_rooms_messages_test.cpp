@@ -1,5 +1,6 @@
 // GET and POST /rooms/{id}/messages through Api::handle.
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -129,6 +130,27 @@ TEST_CASE("A body and a chat marker may travel together") {
   CHECK((messages[1].HasMember("markable") || messages[1].HasMember("chat_marker")));
 }
 
+TEST_CASE("Room message bodies read back exactly as sent: whitespace and carriage returns") {
+  ApiFixture f;
+  set_up_room(f);
+  // JSON text of each body, as posted and as it must come back.
+  const std::vector<std::string> bodies = {R"("  ")",       R"("\t")",         R"("\n")",
+                                           R"("a\rb")",     R"("x\r\ny")",     R"("\r")",
+                                           R"("\r\n\r\n")", R"(" a \r\n b ")", R"("")"};
+  for (const auto& body : bodies) {
+    post(f, R"({"body":)" + body + "}");
+  }
+  auto messages = history(f);
+  REQUIRE(messages.Size() == bodies.size() + 1);
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    INFO("sent: " << bodies[i]);
+    REQUIRE(messages[i + 1].HasMember("body"));
+    CHECK(to_json(messages[i + 1]["body"]) == bodies[i]);
+  }
+  // Another occupant reads the same.
+  CHECK(to_json(history(f, "", "bob@localhost")) == to_json(messages));
+}
+
 TEST_CASE("Message bodies are validated in order") {
   ApiFixture f;
   set_up_room(f);
@@ -221,8 +243,8 @@ TEST_CASE("History paging: limit and before") {
     REQUIRE(messages.Size() == 2);
     CHECK(to_json(messages[0]["body"]) == R"("4")");
     CHECK(to_json(messages[1]["body"]) == R"("5")");
-    auto window = history(f, "?after=" + std::to_string(third_ms) +
-                                 "&before=" + std::to_string(third_ms + 3000));
+    auto window = history(
+        f, "?after=" + std::to_string(third_ms) + "&before=" + std::to_string(third_ms + 3000));
     REQUIRE(window.Size() == 2);
     CHECK(to_json(window[0]["body"]) == R"("4")");
     CHECK(to_json(window[1]["body"]) == R"("5")");

@@ -19,6 +19,7 @@ using mimrest::test::ApiFixture;
 using mimrest::test::FixtureOptions;
 using mimrest::test::parse_json;
 using mimrest::test::RecordingWriter;
+using mimrest::test::to_json;
 
 namespace {
 
@@ -225,6 +226,40 @@ TEST_CASE("Room messages are pushed as room.message events with the room") {
   stream->close();
 }
 
+TEST_CASE("room.message events carry the body exactly as sent") {
+  ApiFixture f;
+  auto stream = f.get("/sse").event_stream;
+  REQUIRE(stream);
+  RecordingWriter out;
+  out.attach(*stream);
+  REQUIRE(f.put("/rooms/team", R"({"name":"Team","subject":"S"})").status == 201);
+  // Text of each body: whitespace alone, carriage returns.
+  const std::vector<std::string> bodies = {"  ", "\t \n", "a\rb", "x\r\ny", "\r", " a \r\n b "};
+  for (const auto& body : bodies) {
+    const std::string text =
+        to_json(rapidjson::Value(rapidjson::StringRef(body.data(), body.size())));
+    REQUIRE(f.post("/rooms/team/messages", R"({"body":)" + text + "}").status == 200);
+  }
+  // The message events (the room's creation may come first), once all are
+  // there or after a few seconds.
+  std::vector<std::string> received;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (received.size() < bodies.size() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    received.clear();
+    for (const auto& event : events_eventually(out, 0)) {
+      CHECK(event.name == "room.message");
+      auto data = parse_json(event.data);
+      if (std::string(data["type"].GetString()) == "message") {
+        REQUIRE(data.HasMember("body"));
+        received.emplace_back(data["body"].GetString(), data["body"].GetStringLength());
+      }
+    }
+  }
+  CHECK(received == bodies);
+  stream->close();
+}
+
 TEST_CASE("The SSE timestamp unit is configurable") {
   FixtureOptions options;
   options.api.sse.timestamp_unit = mimrest::TimestampUnit::milliseconds;
@@ -379,8 +414,8 @@ TEST_CASE("Resumable streams replay what was missed after Last-Event-ID, then go
 
   // Missed while disconnected: a chat message, a room message, another chat.
   send_chat(f, "carol@localhost", R"({"to":"alice@localhost","body":"two"})");
-  REQUIRE(f.post("/rooms/" + room + "/messages", R"({"body":"three"})", "bob@localhost")
-              .status == 200);
+  REQUIRE(f.post("/rooms/" + room + "/messages", R"({"body":"three"})", "bob@localhost").status ==
+          200);
   send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"four"})");
   // Not for alice: not replayed.
   send_chat(f, "bob@localhost", R"({"to":"carol@localhost","body":"not mine"})");
@@ -415,8 +450,8 @@ TEST_CASE("Beyond sse.max_replay the stream starts with a reset") {
   const std::string last_id = events_eventually(first->out, 1).back().id;
   first->response.event_stream->close();
   for (const char* body : {"a", "b", "c"}) {
-    send_chat(f, "bob@localhost", std::string(R"({"to":"alice@localhost","body":")") + body +
-                                      "\"}");
+    send_chat(f, "bob@localhost",
+              std::string(R"({"to":"alice@localhost","body":")") + body + "\"}");
   }
   auto resumed = open_stream(f, last_id);
   REQUIRE(resumed->response.status == 200);

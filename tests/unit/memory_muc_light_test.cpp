@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -13,10 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include <rapidjson/document.h>
 #include <pugixml.hpp>
 
 #include "await.hpp"
 #include "mimrest/memory/memory_backend.hpp"
+#include "mimrest/stanza_json.hpp"
 #include "recording_stanza_sink.hpp"
 #include "test_jid.hpp"
 
@@ -495,6 +498,39 @@ TEST_CASE_METHOD(Fixture,
     CHECK(message.child("markable"));
   }
   CHECK(sink(dave).take().empty());
+}
+
+TEST_CASE_METHOD(Fixture, "room message text keeps whitespace and carriage returns") {
+  const Jid room = room_with_members();
+  // (the stanza's body as sent, the text it carries)
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"  ", "  "},        {"\t\n ", "\t\n "},
+      {"a&#13;b", "a\rb"}, {"x&#13;\ny", "x\r\ny"},
+      {"&#xD;", "\r"},     {" a &#13;\n b ", " a \r\n b "},
+  };
+  const std::string from = room.bare_string() + "/bob@localhost";
+  for (const auto& [sent, text] : bodies) {
+    INFO("sent: " << sent);
+    REQUIRE(muc.send_message(
+        bob, room, "<message type=\"groupchat\" id=\"m\"><body>" + sent + "</body></message>"));
+    // A carriage return is written as a reference: a raw one would be read
+    // back as a line feed.
+    const std::string body = std::regex_replace(text, std::regex("\r"), "&#13;");
+    const std::string expected = "<message type=\"groupchat\" id=\"m\" from=\"" + from +
+                                 "\"><body>" + body + "</body></message>";
+    CHECK(archive(alice, room).back().stanza_xml == expected);
+    for (const Jid& user : {alice, bob, carol}) {
+      const auto got = sink(user).take();
+      REQUIRE(got.size() == 1);
+      CHECK(got[0] == expected);
+    }
+    const auto json = mimrest::message_to_json(expected, {});
+    REQUIRE(json);
+    rapidjson::Document document;
+    document.Parse(json->c_str(), json->size());
+    REQUIRE(document.HasMember("body"));
+    CHECK(std::string(document["body"].GetString(), document["body"].GetStringLength()) == text);
+  }
 }
 
 TEST_CASE_METHOD(Fixture, "sending to a room needs the room and an occupant") {

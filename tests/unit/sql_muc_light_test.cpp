@@ -6,14 +6,17 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include <rapidjson/document.h>
 #include <pugixml.hpp>
 
+#include "mimrest/stanza_json.hpp"
 #include "sql_test_support.hpp"
 
 using namespace mimrest;
@@ -409,6 +412,40 @@ TEST_CASE("room messages are rewritten, delivered to every occupant, archived on
     first = got[0];
   }
   CHECK(f.sink(f.dave).size() == 0);
+}
+
+TEST_CASE("room message text keeps whitespace and carriage returns") {
+  ON_EVERY_DRIVER;
+  const Jid room = f.room_with_members();
+  // (the stanza's body as sent, the text it carries)
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"  ", "  "},        {"\t\n ", "\t\n "},
+      {"a&#13;b", "a\rb"}, {"x&#13;\ny", "x\r\ny"},
+      {"&#xD;", "\r"},     {" a &#13;\n b ", " a \r\n b "},
+  };
+  const std::string from = room.bare_string() + "/bob@localhost";
+  for (const auto& [sent, text] : bodies) {
+    INFO("sent: " << sent);
+    REQUIRE(muc.send_message(
+        f.bob, room, "<message type=\"groupchat\" id=\"m\"><body>" + sent + "</body></message>"));
+    // A carriage return is written as a reference: a raw one would be read
+    // back as a line feed.
+    const std::string body = std::regex_replace(text, std::regex("\r"), "&#13;");
+    const std::string expected = "<message type=\"groupchat\" id=\"m\" from=\"" + from +
+                                 "\"><body>" + body + "</body></message>";
+    CHECK(f.archive(f.alice, room).back().stanza_xml == expected);
+    for (const Jid& user : {f.alice, f.bob, f.carol}) {
+      const auto got = f.take(user, 1);
+      REQUIRE(got.size() == 1);
+      CHECK(got[0]->xml() == expected);
+    }
+    const auto json = message_to_json(expected, {});
+    REQUIRE(json);
+    rapidjson::Document document;
+    document.Parse(json->c_str(), json->size());
+    REQUIRE(document.HasMember("body"));
+    CHECK(std::string(document["body"].GetString(), document["body"].GetStringLength()) == text);
+  }
 }
 
 TEST_CASE("sending to a room needs the room and an occupant") {
