@@ -57,9 +57,14 @@ void append_escaped(std::string& out, std::string_view value, Context context) {
         p += length;
         continue;
       }
+      // Valid UTF-8 that is no XML Char (U+FFFE, U+FFFF) is one character,
+      // replaced as one; a byte that is not valid UTF-8 is replaced alone.
+      char32_t code_point;
+      const std::size_t invalid = detail::decode_utf8(p, end, code_point);
       flush(p);
       out.append(kReplacementCharacter);
-      run = ++p;
+      p += invalid != 0 ? invalid : 1;
+      run = p;
       continue;
     }
     const std::string_view replacement = escape_ascii(*p, context);

@@ -67,12 +67,30 @@ TEST_CASE("characters XML cannot carry become U+FFFD") {
   CHECK(build_chat_message("a@l", "b@l", std::string("i\0d", 3), "a\x01z\x1F\x7F") ==
         "<message type=\"chat\" from=\"a@l\" to=\"b@l\" id=\"i" + replacement + "d\"><body>a" +
             replacement + "z" + replacement + "\x7F</body></message>");
-  // Invalid UTF-8, surrogates and U+FFFF; valid multi-byte text is kept.
+  // Invalid UTF-8 (a surrogate is three bytes of it) is replaced byte by
+  // byte, U+FFFF as one character; valid multi-byte text is kept.
   CHECK(build_chat_message("a@l", "b@l", "1",
                            "\xFF\xC3\xBC\xED\xA0\x80\xEF\xBF\xBF\xF0\x9F\x8E\x89\xE2") ==
         "<message type=\"chat\" from=\"a@l\" to=\"b@l\" id=\"1\"><body>" + replacement +
-            "\xC3\xBC" + replacement + replacement + replacement + replacement + replacement +
-            replacement + "\xF0\x9F\x8E\x89" + replacement + "</body></message>");
+            "\xC3\xBC" + replacement + replacement + replacement + replacement +
+            "\xF0\x9F\x8E\x89" + replacement + "</body></message>");
+}
+
+TEST_CASE("U+FFFE and U+FFFF become one U+FFFD each, in text and attributes") {
+  const std::string replacement = "\xEF\xBF\xBD";
+  const std::string fffe = "\xEF\xBF\xBE";
+  const std::string ffff = "\xEF\xBF\xBF";
+  CHECK(build_chat_message("a" + fffe + "@l", "b@l", ffff + ffff, "x" + fffe + ffff + "y") ==
+        "<message type=\"chat\" from=\"a" + replacement + "@l\" to=\"b@l\" id=\"" + replacement +
+            replacement + "\"><body>x" + replacement + replacement + "y</body></message>");
+  // Their neighbours in the Basic Multilingual Plane are kept.
+  const std::string fffd_fffc = "\xEF\xBF\xBD\xEF\xBF\xBC";
+  CHECK(build_chat_message("a@l", "b@l", "1", fffd_fffc) ==
+        "<message type=\"chat\" from=\"a@l\" to=\"b@l\" id=\"1\"><body>" + fffd_fffc +
+            "</body></message>");
+
+  const auto room = build_room_message("r@muc/a@l", "r@muc", "1", body_content(fffe + "!"));
+  CHECK(string_of(to_json(room), "body") == replacement + "!");
 }
 
 TEST_CASE("chat messages round-trip through message_to_json") {
