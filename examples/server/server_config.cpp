@@ -579,6 +579,13 @@ Expected<void, std::string> parse_users(const Value& value, ServerConfig& config
     if (std::find(domains.begin(), domains.end(), jid->domain()) == domains.end()) {
       return fail(child(at, "jid"), "'" + *text + "' is not on one of the configured domains");
     }
+    // Basic authentication splits "user:password" at the first colon, so a
+    // user whose JID has one (on an IPv6 address domain) could never log in.
+    if (jid->bare_string().find(':') != std::string::npos) {
+      return fail(child(at, "jid"), "'" + *text +
+                                        "' could never log in: Basic authentication ends the "
+                                        "user name at the first ':'");
+    }
     if (!seen.insert(*jid).second) {
       return fail(child(at, "jid"), "duplicate user '" + jid->bare_string() + "'");
     }

@@ -64,8 +64,8 @@ TEST_CASE("the SQLite file lives beside the configuration by default") {
   auto config = parse_server_config("{}", "/srv/conf");
   REQUIRE(config);
   CHECK(config->storage.path == "/srv/conf/mimrest.db");
-  auto relative = parse_server_config(R"({"storage": {"type": "sqlite", "path": "data/x.db"}})",
-                                      "/srv/conf");
+  auto relative =
+      parse_server_config(R"({"storage": {"type": "sqlite", "path": "data/x.db"}})", "/srv/conf");
   REQUIRE(relative);
   CHECK(relative->storage.path == "/srv/conf/data/x.db");
   auto absolute = parse_server_config(
@@ -169,8 +169,7 @@ TEST_CASE("every key is read") {
   CHECK(config->tls->certificate == "/srv/conf/cert.pem");
   CHECK(config->tls->private_key == "/etc/key.pem");
   CHECK(config->api.base_path == "/client");
-  CHECK(config->api.handlers ==
-        std::set<std::string>{"sse", "messages"});
+  CHECK(config->api.handlers == std::set<std::string>{"sse", "messages"});
   CHECK_FALSE(config->api.docs);
   CHECK(config->api.realm == "example");
   CHECK(config->api.cors_allowed_origins == std::vector<std::string>{"https://app.example", "*"});
@@ -260,6 +259,23 @@ TEST_CASE("bad configurations are rejected with a message that says where") {
   CHECK(error_of(R"({"users": [{"jid": "alice@localhost", "password": "p"},
                                 {"jid": "ALICE@localhost", "password": "q"}]})")
             .find("duplicate") != std::string::npos);
+}
+
+TEST_CASE("a user whose JID holds a colon is refused: Basic authentication could not carry it") {
+  // An IPv6 address domain is a valid domain, and it may be hosted.
+  auto hosted = parse_server_config(R"({"domains": ["[::1]"], "muc_light": {"enabled": false}})");
+  REQUIRE(hosted);
+  CHECK(hosted->hosting.domains == std::vector<std::string>{"[::1]"});
+
+  // A user on it could never log in: the credentials split at the first ':'.
+  const std::string error = error_of(
+      R"({"domains": ["localhost", "[::1]"], "muc_light": {"enabled": false},
+          "users": [{"jid": "bob@localhost", "password": "p"},
+                    {"jid": "alice@[::1]", "password": "secret"}]})");
+  INFO(error);
+  CHECK(error.find("users[1].jid") != std::string::npos);
+  CHECK(error.find("alice@[::1]") != std::string::npos);
+  CHECK(error.find("':'") != std::string::npos);
 }
 
 TEST_CASE("load_server_config reads the file and checks TLS files") {
