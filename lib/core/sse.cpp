@@ -320,10 +320,12 @@ void SseStream::close_locked(AfterUnlock& after) {
 }
 
 void SseStream::run(AfterUnlock after) {
-  after.session.reset();
+  // The stream's place (on_close) is given back before its session ends, so
+  // that whoever sees the session gone can open a stream in its place.
   if (after.on_close) {
     after.on_close();
   }
+  after.session.reset();
   if (after.wake && after.wake->wake) {
     try {
       after.wake->wake();
