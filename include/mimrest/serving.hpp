@@ -4,6 +4,7 @@
 // only transport code.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -92,16 +93,25 @@ class ServingGate {
  private:
   void leave();
 
+  /// Leaves a count taken by handle() or enter(): wakes stop() when it
+  /// waits for that count to reach zero.
+  void release(std::atomic<std::size_t>& count, const std::atomic<bool>& closing);
+
   const Api& api_;
   const std::size_t max_body_bytes_;
   const std::string server_name_;
   std::chrono::milliseconds keepalive_interval_;
-  bool api_closed_ = false;
-  std::size_t in_api_ = 0;
+  // The per-request counts are atomics, so that requests on different
+  // threads do not contend for mutex_: a request counts itself in, then
+  // checks the flag; stop() sets the flag, then waits for the count (both
+  // sequentially consistent, so one of them sees the other).
+  std::atomic<bool> api_closed_{false};
+  std::atomic<std::size_t> in_api_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> in_flight_{0};
+  /// Guards streams_, and the waits of stop() on idle_.
   mutable std::mutex mutex_;
   std::condition_variable idle_;
-  bool stopping_ = false;
-  std::size_t in_flight_ = 0;
   std::uint64_t next_stream_ = 0;
   std::unordered_map<std::uint64_t, std::weak_ptr<SseStream>> streams_;
 };

@@ -24,21 +24,28 @@ ServingGate::ServingGate(const Api& api)
       server_name_(api.config().server_name),
       keepalive_interval_(api.config().sse.keepalive_interval) {}
 
-bool ServingGate::handle(Request request, Responder respond) {
-  {
+void ServingGate::release(std::atomic<std::size_t>& count, const std::atomic<bool>& closing) {
+  if (count.fetch_sub(1) == 1 && closing.load()) {
+    // stop() may be waiting for this: wake it under the mutex, so that the
+    // wake-up cannot fall between its check of the count and its wait.
     std::lock_guard<std::mutex> lock(mutex_);
-    if (api_closed_) {
-      return false;
-    }
-    ++in_api_;
+    idle_.notify_all();
   }
+}
+
+bool ServingGate::handle(Request request, Responder respond) {
+  in_api_.fetch_add(1);
+  if (api_closed_.load()) {
+    release(in_api_, api_closed_);
+    return false;
+  }
+  struct Leave {
+    ServingGate& gate;
+    ~Leave() { gate.release(gate.in_api_, gate.api_closed_); }
+  } leave{*this};
   // Returns once the request is dispatched; completions may come later, and
   // the Api keeps what they need alive.
   api_.handle(std::move(request), std::move(respond));
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (--in_api_ == 0) {
-    idle_.notify_all();
-  }
   return true;
 }
 
@@ -84,18 +91,16 @@ ServingGate::Ticket::~Ticket() {
 }
 
 std::optional<ServingGate::Ticket> ServingGate::enter() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (stopping_) {
+  in_flight_.fetch_add(1);
+  if (stopping_.load()) {
+    release(in_flight_, stopping_);
     return std::nullopt;
   }
-  ++in_flight_;
   return Ticket(this);
 }
 
 void ServingGate::leave() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  --in_flight_;
-  idle_.notify_all();
+  release(in_flight_, stopping_);
 }
 
 bool ServingGate::add_stream(const std::shared_ptr<SseStream>& stream) {
@@ -139,7 +144,7 @@ bool ServingGate::stop(std::chrono::milliseconds drain) {
   std::vector<std::shared_ptr<SseStream>> open;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
     for (auto& [id, weak] : streams_) {
       if (auto stream = weak.lock()) {
         open.push_back(std::move(stream));
@@ -153,20 +158,18 @@ bool ServingGate::stop(std::chrono::milliseconds drain) {
   }
   open.clear();
   std::unique_lock<std::mutex> lock(mutex_);
-  const bool drained = idle_.wait_for(lock, drain, [&] { return in_flight_ == 0; });
-  api_closed_ = true;
-  idle_.wait(lock, [&] { return in_api_ == 0; });
+  const bool drained = idle_.wait_for(lock, drain, [&] { return in_flight_.load() == 0; });
+  api_closed_.store(true);
+  idle_.wait(lock, [&] { return in_api_.load() == 0; });
   return drained;
 }
 
 bool ServingGate::stopping() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return stopping_;
+  return stopping_.load();
 }
 
 std::size_t ServingGate::in_flight() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return in_flight_;
+  return in_flight_.load();
 }
 
 std::size_t ServingGate::open_streams() const {
