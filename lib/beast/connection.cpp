@@ -73,6 +73,27 @@ constexpr std::size_t linger_bytes = 256 * 1024;
 
 constexpr auto never = Clock::time_point::max();
 
+/// The connection whose request the core is handling on this thread, inside
+/// ServingGate::handle(). An answer the core gives there and then (a backend
+/// that completes inline) is taken over when handle() returns, instead of
+/// being posted back to the connection's strand: no queueing, and no wake-up
+/// of another I/O thread to run it.
+thread_local const void* t_dispatching = nullptr;
+
+/// Sets t_dispatching for the lifetime of a call into the core.
+class DispatchScope {
+ public:
+  explicit DispatchScope(const void* connection) : outer_(t_dispatching) {
+    t_dispatching = connection;
+  }
+  ~DispatchScope() { t_dispatching = outer_; }
+  DispatchScope(const DispatchScope&) = delete;
+  DispatchScope& operator=(const DispatchScope&) = delete;
+
+ private:
+  const void* outer_;
+};
+
 bool expects_continue(const http::request_parser<http::string_body>& parser) {
   const auto& header = parser.get();
   const auto expect = header[http::field::expect];
@@ -146,6 +167,9 @@ class Connection final : public Closable, public std::enable_shared_from_this<Co
       update_deadline();
     } else {
       handshaken_ = true;
+      // write_now() must never block.
+      error_code ignored;
+      stream_.non_blocking(true, ignored);
       start_read();
       update_deadline();
     }
@@ -242,6 +266,13 @@ class Connection final : public Closable, public std::enable_shared_from_this<Co
   /// Parses what the buffer holds into requests. Only while no read is
   /// pending: the buffer is the read's.
   void parse() {
+    // An answer written at once (write_now) completes inside this loop, which
+    // then goes on itself instead of being entered again.
+    parsing_ = true;
+    struct Done {
+      bool& flag;
+      ~Done() { flag = false; }
+    } done{parsing_};
     while (!closed_ && !lingering_ && !sse_ && !no_more_requests_ &&
            slots_.size() < max_pipelined) {
       if (!parser_) {
@@ -387,6 +418,11 @@ class Connection final : public Closable, public std::enable_shared_from_this<Co
     auto self = this->shared_from_this();
     Responder respond(
         [self, seq](Response response) {
+          if (t_dispatching == self.get()) {
+            // Inline, on this connection's strand: dispatch() takes it.
+            self->inline_answers_.emplace_back(seq, std::move(response));
+            return;
+          }
           auto& state = *self->state_;
           auto executor = self->executor_;
           state.post(executor,
@@ -403,8 +439,25 @@ class Connection final : public Closable, public std::enable_shared_from_this<Co
                               self->state_->gate.transport_error(500, "Internal server error"));
           });
         });
-    if (!state_->gate.handle(std::move(request), std::move(respond))) {
+    bool handled = false;
+    {
+      DispatchScope scope(this);
+      handled = state_->gate.handle(std::move(request), std::move(respond));
+    }
+    if (!handled) {
       on_response(seq, state_->gate.stopping_response());
+    }
+    take_inline_answers();
+  }
+
+  /// The answers the core gave inline during dispatch().
+  void take_inline_answers() {
+    while (!inline_answers_.empty()) {
+      auto answers = std::move(inline_answers_);
+      inline_answers_.clear();
+      for (auto& [seq, response] : answers) {
+        on_response(seq, std::move(response));
+      }
     }
   }
 
@@ -479,11 +532,38 @@ class Connection final : public Closable, public std::enable_shared_from_this<Co
     }
     writing_ = true;
     write_deadline_ = Clock::now() + options_.idle_timeout;
+    if constexpr (!tls) {
+      if (write_now(slot)) {
+        on_written(error_code());
+        return;
+      }
+    }
     std::array<net::const_buffer, 2> buffers{net::buffer(slot.head), net::buffer(slot.body)};
     net::async_write(
         stream_, buffers,
         [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
     update_deadline();
+  }
+
+  /// Plain TCP: the answer goes out at once when the socket takes it whole,
+  /// the usual case, with no asynchronous operation and no completion to
+  /// queue (which would also wake another I/O thread to run it). What the
+  /// socket does not take is left to async_write; so is an error, which it
+  /// meets again and reports.
+  bool write_now(Slot& slot) {
+    std::array<net::const_buffer, 2> buffers{net::buffer(slot.head), net::buffer(slot.body)};
+    error_code ec;
+    const std::size_t written = stream_.write_some(buffers, ec);
+    if (ec) {
+      return false;
+    }
+    if (written == slot.head.size() + slot.body.size()) {
+      return true;
+    }
+    const std::size_t from_head = std::min(written, slot.head.size());
+    slot.head.erase(0, from_head);
+    slot.body.erase(0, written - from_head);
+    return false;
   }
 
   void on_written(error_code ec) {
@@ -508,7 +588,7 @@ class Connection final : public Closable, public std::enable_shared_from_this<Co
     if (slots_.empty() && !parser_) {
       idle_deadline_ = Clock::now() + options_.idle_timeout;
     }
-    if (!reading_) {
+    if (!reading_ && !parsing_) {
       parse();  // reading may have paused for the pipeline
     }
     write_next();
@@ -767,9 +847,12 @@ class Connection final : public Closable, public std::enable_shared_from_this<Co
   std::optional<std::uint64_t> current_;  ///< the slot of the request being read
   std::vector<Slot> slots_;
   std::uint64_t next_seq_ = 0;
+  /// Answers given inline by the core (see t_dispatching), by request.
+  std::vector<std::pair<std::uint64_t, Response>> inline_answers_;
 
   bool handshaken_ = false;
   bool reading_ = false;
+  bool parsing_ = false;  ///< inside parse()
   bool writing_ = false;
   bool read_closed_ = false;       ///< the client will send nothing more
   bool no_more_requests_ = false;  ///< answer what is queued, then end
