@@ -48,8 +48,8 @@ std::vector<const mimrest::detail::Route*> documented_routes(std::set<std::strin
   return routes;
 }
 
-const std::set<std::string> kDefaultGroups = {"sse",   "messages",     "contacts",   "rooms",
-                                              "rooms_config", "rooms_users", "rooms_messages"};
+const std::set<std::string> kDefaultGroups = {
+    "sse", "messages", "contacts", "rooms", "rooms_config", "rooms_users", "rooms_messages"};
 
 // Checks that the document describes exactly `routes`.
 void check_matches(const rapidjson::Document& document,
@@ -95,8 +95,7 @@ void check_matches(const rapidjson::Document& document,
         expected_params.insert(path.substr(open + 1, path.find('}', open) - open - 1));
       }
       CHECK(path_params == expected_params);
-      CHECK(query_params ==
-            std::set<std::string>(operation.query.begin(), operation.query.end()));
+      CHECK(query_params == std::set<std::string>(operation.query.begin(), operation.query.end()));
     }
   }
   CHECK(keys(paths) == expected_paths);
@@ -153,6 +152,25 @@ TEST_CASE("openapi.json lists the exact error messages") {
   CHECK(post["requestBody"]["content"]["application/json"]["schema"]["properties"].HasMember("to"));
   CHECK(post["responses"].HasMember("415"));
   CHECK(post["responses"].HasMember("413"));
+}
+
+TEST_CASE("openapi.json lists 413 for every operation, GETs too") {
+  // A body beyond max_body_bytes is refused before any handler, whatever the
+  // method (and by the transports from its Content-Length).
+  ApiFixture f;
+  auto document = openapi(f);
+  std::size_t operations = 0;
+  for (const auto& path : document["paths"].GetObject()) {
+    for (const auto& method : path.value.GetObject()) {
+      if (!method.value.IsObject() || !method.value.HasMember("responses")) {
+        continue;
+      }
+      INFO(path.name.GetString() << " " << method.name.GetString());
+      CHECK(method.value["responses"].HasMember("413"));
+      ++operations;
+    }
+  }
+  CHECK(operations > 10);
 }
 
 TEST_CASE("Only enabled handler groups are documented, under the base path") {

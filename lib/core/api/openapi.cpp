@@ -242,9 +242,10 @@ Value operation_value(const RouteGroup& group, const Route& route, const Operati
   for (const ApiError* error : operation.errors) {
     add_error(*error);
   }
-  if (operation.method != "GET") {
-    add_error(common_errors::too_large);
-  }
+  // Any request may carry a body, a GET too, and one beyond max_body_bytes
+  // is refused before the handler (and by the transports from its
+  // Content-Length).
+  add_error(common_errors::too_large);
   if (operation.access != Access::anyone) {
     add_error(common_errors::throttled);
   }
