@@ -49,8 +49,4 @@ struct TypedMessageJson {
 Expected<TypedMessageJson, StanzaError> typed_message_to_json(std::string_view stanza_xml,
                                                               const JsonOptions& options);
 
-/// Whether the stanza would be encoded as a room message (type="groupchat").
-/// Used to pick the SSE event name. False for anything malformed.
-bool is_groupchat(std::string_view stanza_xml);
-
 }  // namespace mimrest

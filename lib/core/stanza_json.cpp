@@ -740,14 +740,4 @@ Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
   return std::move(typed->json);
 }
 
-bool is_groupchat(std::string_view stanza_xml) {
-  Workspace& ws = workspace();
-  pugi::xml_document document;
-  detail::XmlTextTraits traits;
-  const auto parsed = parse_message(stanza_xml, document, ws.buffer_for(stanza_xml.size()), traits);
-  const bool groupchat = parsed && is_groupchat_type(parsed->attribute("type"));
-  ws.release_if_large();
-  return groupchat;
-}
-
 }  // namespace mimrest

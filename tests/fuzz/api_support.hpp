@@ -414,52 +414,6 @@ inline Credentials credentials_of(const Request& request, std::string_view acces
   return Credentials::invalid;
 }
 
-/// Known deviation (README.md, findings): the 400 answers that echo a path
-/// parameter ("Invalid JID: <jid>", "Invalid user JID: <user>") copy its
-/// bytes as they are, so a %-escaped byte that is not UTF-8 makes the body
-/// invalid JSON. Such a body is tolerated (see kTolerateKnownIssues).
-inline bool tolerated_error_body(const std::string& body) {
-  if (!kTolerateKnownIssues) {
-    return false;
-  }
-  rapidjson::Document document;
-  document.Parse(body.data(), body.size());  // no UTF-8 validation
-  if (document.HasParseError() || !document.IsString()) {
-    return false;
-  }
-  const std::string_view message(document.GetString(), document.GetStringLength());
-  return message.rfind("Invalid JID: ", 0) == 0 || message.rfind("Invalid user JID: ", 0) == 0;
-}
-
-/// Known deviation (README.md, findings): the in-memory MUC Light
-/// re-serialises room messages with pugixml, which drops a whitespace-only
-/// body text and writes CR literally (read back as LF), so a room message
-/// body comes back as this. See kTolerateKnownIssues.
-inline std::string muc_light_round_trip(std::string_view text) {
-  if (!text.empty() && text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return {};
-  }
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r') {
-      out += '\n';
-      if (i + 1 < text.size() && text[i + 1] == '\n') {
-        ++i;
-      }
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-/// Whether a room message body read back (archive or event) is the one sent,
-/// allowing for the known deviation above.
-inline bool same_room_text(std::optional<std::string_view> actual, std::string_view sent) {
-  return actual &&
-         (*actual == sent || (kTolerateKnownIssues && *actual == muc_light_round_trip(sent)));
-}
-
 /// What check_response needs to know besides the request and the response.
 struct ResponseContext {
   const ApiConfig& config;
@@ -516,14 +470,10 @@ inline void check_response(const ResponseContext& where, const Request& request,
     // Error bodies are the message as a JSON string.
     rapidjson::Document document;
     const std::string error = parse_json(response.body, document);
-    const bool tolerated = status == 400 && tolerated_error_body(response.body);
     MIMREST_FUZZ_CHECK(
-        json &&
-            ((error.empty() && document.IsString() && document.GetStringLength() > 0) || tolerated),
+        json && error.empty() && document.IsString() && document.GetStringLength() > 0,
         "error body: " + error + " " + context());
-    if (!tolerated) {
-      message = std::string(document.GetString(), document.GetStringLength());
-    }
+    message = std::string(document.GetString(), document.GetStringLength());
   }
   if (status == 400 || status == 403 || status == 413) {
     MIMREST_FUZZ_CHECK(!response.body.empty(), context());
@@ -594,6 +544,22 @@ inline void check_response(const ResponseContext& where, const Request& request,
     case RoutedPath::Kind::segments:
       break;
   }
+  // A JID in the path that does not parse is echoed, with every byte that is
+  // not valid UTF-8 replaced by U+FFFD.
+  if (message && status == 400) {
+    const auto& segments = routed.segments;
+    std::string_view prefix;
+    if (segments.size() == 2 && segments[0] == "contacts") {
+      prefix = "Invalid JID: ";
+    } else if (segments.size() == 4 && segments[0] == "rooms" && segments[2] == "users") {
+      prefix = "Invalid user JID: ";
+    }
+    if (!prefix.empty() && message->rfind(prefix, 0) == 0) {
+      MIMREST_FUZZ_CHECK(*message == std::string(prefix) + utf8_replacing_invalid(segments.back()),
+                         "echoed JID: " + context());
+    }
+  }
+
   const OpenApiSpec::Route* route = OpenApiSpec::get(config.tokens.enabled).find(routed.segments);
   if (route == nullptr || request.method == "OPTIONS" || (status == 404 && response.body.empty())) {
     return;  // no such operation, the documentation itself, or a group that is off

@@ -10,12 +10,19 @@
 // Properties of every accepted JID:
 // * a domain, each part at most Jid::max_part_bytes, valid UTF-8, no
 //   character RFC 7622 forbids in a localpart, no '@' or '/' in the domain;
+//   a domain in brackets is an IPv6 address (in lower case), any other has
+//   no brackets or colons;
+// * a domain given in brackets is accepted exactly when inet_pton reads an
+//   IPv6 address in it;
 // * preparation is idempotent: to_string() parses again to an equal JID (same
 //   hash), bare_string() to its bare(), from_parts() of its parts gives it
 //   back, and prepare_localpart() of its localpart gives the localpart back;
 // * prepare_localpart(x) succeeds, for x without '@' and '/', exactly when
 //   "x@localhost" parses, and to the same localpart.
 #include <mimrest/jid.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -40,20 +47,47 @@ bool forbidden_in_localpart(std::string_view local) {
   return false;
 }
 
-// Known deviation (README.md, findings): an IP-literal domain ("[...]") is
-// not held to Jid::max_part_bytes.
-bool tolerated_long_domain(const Jid& jid) {
-  return mimrest::fuzz::kTolerateKnownIssues && jid.domain().front() == '[';
+// Whether `text` is an IPv6 address, as the C library reads one.
+bool is_ipv6_address(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  in6_addr address{};
+  return inet_pton(AF_INET6, std::string(text).c_str(), &address) == 1;
+}
+
+// A domain in brackets (RFC 7622: an IP-literal) is an IPv6 address with its
+// hex digits in lower case; any other domain has no brackets or colons.
+bool valid_domain_shape(std::string_view domain) {
+  if (domain.front() != '[') {
+    return domain.find_first_of("[]:") == std::string_view::npos;
+  }
+  return domain.size() >= 2 && domain.back() == ']' &&
+         is_ipv6_address(domain.substr(1, domain.size() - 2)) &&
+         domain.find_first_of("ABCDEF") == std::string_view::npos;
+}
+
+// A domain given in brackets is accepted exactly when it is an IPv6 address.
+void check_bracketed_domain(std::string_view domain) {
+  if (!domain.empty() && domain.back() == '.') {
+    domain.remove_suffix(1);  // RFC 7622 section 3.2: a final dot is stripped
+  }
+  if (domain.size() < 2 || domain.front() != '[' || domain.back() != ']') {
+    return;
+  }
+  const auto jid = Jid::from_parts({}, domain);
+  MIMREST_FUZZ_CHECK(jid.has_value() == is_ipv6_address(domain.substr(1, domain.size() - 2)),
+                     printable(domain));
 }
 
 void check_jid(const Jid& jid, std::string_view input) {
   const std::string context = printable(input) + " -> " + printable(jid.to_string());
   MIMREST_FUZZ_CHECK(!jid.domain().empty(), context);
-  MIMREST_FUZZ_CHECK(
-      jid.local().size() <= Jid::max_part_bytes &&
-          (jid.domain().size() <= Jid::max_part_bytes || tolerated_long_domain(jid)) &&
-          jid.resource().size() <= Jid::max_part_bytes,
-      context);
+  MIMREST_FUZZ_CHECK(jid.local().size() <= Jid::max_part_bytes &&
+                         jid.domain().size() <= Jid::max_part_bytes &&
+                         jid.resource().size() <= Jid::max_part_bytes,
+                     context);
+  MIMREST_FUZZ_CHECK(valid_domain_shape(jid.domain()), context);
   MIMREST_FUZZ_CHECK(mimrest::fuzz::valid_utf8(jid.local()) &&
                          mimrest::fuzz::valid_utf8(jid.domain()) &&
                          mimrest::fuzz::valid_utf8(jid.resource()),
@@ -128,6 +162,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string_view local = reader.until('\0');
       const std::string_view domain = reader.until('\0');
       const std::string_view resource = reader.rest();
+      check_bracketed_domain(domain);
       const auto jid = Jid::from_parts(local, domain, resource);
       if (jid) {
         check_jid(*jid, text);

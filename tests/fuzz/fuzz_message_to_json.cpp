@@ -1,18 +1,19 @@
-// libFuzzer target: message_to_json, typed_message_to_json and is_groupchat
-// must never crash, hang or throw, and whatever they accept must come out as
-// one valid JSON object (valid UTF-8) whose shape follows the encoding they
-// were asked for (API.md "Stanza to JSON").
+// libFuzzer target: message_to_json and typed_message_to_json must never
+// crash, hang or throw, and whatever they accept must come out as one valid
+// JSON object (valid UTF-8) whose shape follows the encoding they were asked
+// for (API.md "Stanza to JSON").
 //
 // Input: the first byte picks the options, the rest is the stanza.
 //
 // Properties:
-// * a stanza that does not convert is never a groupchat message;
+// * message_to_json and typed_message_to_json accept the same stanzas, with
+//   the same error;
 // * the output is one JSON object with "timestamp" as given, "type" exactly
 //   in the room encoding, and the member types the contract gives
 //   (strings, "markable": true, "chat_marker": {"type", "id"}, "properties"
 //   of strings);
-// * typed_message_to_json gives the same JSON, and its type agrees with
-//   is_groupchat;
+// * typed_message_to_json gives the same JSON, and its type is the one the
+//   stanza's type attribute names (read with pugixml's own defaults);
 // * converting is deterministic: the same stanza converts to the same JSON
 //   after another conversion has reused the per-thread buffers;
 // * round trip: a chat message rebuilt from the JSON with build_chat_message
@@ -22,6 +23,7 @@
 #include <mimrest/stanza_json.hpp>
 
 #include <rapidjson/document.h>
+#include <pugixml.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -78,6 +80,21 @@ void check_shape(const rapidjson::Value& document, bool room, const std::string&
   }
 }
 
+// The type a converted stanza's root names, read by a plain pugixml parse:
+// whatever converts is well-formed XML, so this parse succeeds too.
+mimrest::MessageType type_attribute_of(std::string_view xml) {
+  pugi::xml_document document;
+  const auto parsed =
+      document.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+  MIMREST_FUZZ_CHECK(parsed && document.document_element(),
+                     std::string(parsed.description()) + ": " + printable(xml));
+  const std::string_view type = document.document_element().attribute("type").value();
+  if (type == "groupchat") {
+    return mimrest::MessageType::groupchat;
+  }
+  return type == "chat" ? mimrest::MessageType::chat : mimrest::MessageType::other;
+}
+
 // Rebuilds a chat message from its JSON and converts it again.
 void check_chat_round_trip(const rapidjson::Value& document, const std::string& json) {
   const auto from = string_at(document, "from");
@@ -98,14 +115,10 @@ void check_chat_round_trip(const rapidjson::Value& document, const std::string& 
   // JSON strings from a valid stanza are valid UTF-8, but a character
   // reference may have produced a character XML cannot carry.
   for (const char* name : {"from", "to", "id", "body"}) {
-    const std::string_view original = *string_at(document, name);
-    const std::string expected = mimrest::fuzz::xml_safe(original);
-    const std::string tolerated = mimrest::fuzz::xml_safe(original, true);
+    const std::string expected = mimrest::fuzz::xml_safe(*string_at(document, name));
     const auto actual = string_at(rebuilt, name);
-    MIMREST_FUZZ_CHECK(
-        actual &&
-            (*actual == expected || (mimrest::fuzz::kTolerateKnownIssues && *actual == tolerated)),
-        std::string(name) + ": " + json + " -> " + printable(stanza) + " -> " + *again);
+    MIMREST_FUZZ_CHECK(actual && *actual == expected, std::string(name) + ": " + json + " -> " +
+                                                          printable(stanza) + " -> " + *again);
   }
 }
 
@@ -123,24 +136,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.encoding = static_cast<mimrest::MessageEncoding>(selector % 3);
   options.sse = (selector & 4) != 0;
 
-  const bool groupchat = mimrest::is_groupchat(xml);
   const auto json = mimrest::message_to_json(xml, options);
   const auto typed = mimrest::typed_message_to_json(xml, options);
   MIMREST_FUZZ_CHECK(json.has_value() == typed.has_value(), printable(xml));
   if (!json) {
-    // A stanza that does not convert is never a groupchat message. Known
-    // deviation (README.md, findings): is_groupchat only parses, so it says
-    // true for a groupchat whose converted text has a character reference
-    // that is not Unicode (&#xD800;), which message_to_json rejects.
-    const bool tolerated = mimrest::fuzz::kTolerateKnownIssues &&
-                           json.error() == mimrest::StanzaError::not_well_formed &&
-                           xml.find("&#") != std::string_view::npos;
-    MIMREST_FUZZ_CHECK(!groupchat || tolerated, printable(xml));
     MIMREST_FUZZ_CHECK(json.error() == typed.error(), printable(xml));
     return 0;
   }
   MIMREST_FUZZ_CHECK(typed->json == *json, *json + " vs " + typed->json);
-  MIMREST_FUZZ_CHECK(groupchat == (typed->type == mimrest::MessageType::groupchat), printable(xml));
+  const mimrest::MessageType type = type_attribute_of(xml);
+  MIMREST_FUZZ_CHECK(typed->type == type, printable(xml));
+  const bool groupchat = type == mimrest::MessageType::groupchat;
 
   rapidjson::Document document;
   const std::string error = mimrest::fuzz::parse_json(*json, document);

@@ -62,16 +62,6 @@ inline std::string printable(std::string_view text, std::size_t limit = 400) {
 
 namespace mimrest::fuzz {
 
-/// Known, reported deviations (README.md, "Findings") are tolerated by the
-/// properties so that fuzzing goes on past them. Build with
-/// -DMIMREST_FUZZ_STRICT to check the documented behaviour alone (to verify a
-/// fix; the inputs in regressions/ then reproduce the deviations).
-#ifdef MIMREST_FUZZ_STRICT
-inline constexpr bool kTolerateKnownIssues = false;
-#else
-inline constexpr bool kTolerateKnownIssues = true;
-#endif
-
 /// Reads a fuzz input front to back; reads past the end give zeros and empty
 /// strings, so every input decodes to something.
 class ByteReader {
@@ -183,39 +173,41 @@ inline bool is_xml_char(long code) {
 
 inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
-/// What the stanza builders promise for a valid UTF-8 string
-/// (stanza_builder.cpp): every character XML 1.0 cannot carry is replaced
-/// by U+FFFD, everything else comes back unchanged. `replacements_per_byte`
-/// models the current behaviour for U+FFFE/U+FFFF, which are replaced byte
-/// by byte (three U+FFFD each; see the README's findings).
-inline std::string xml_safe(std::string_view valid_utf8_text, bool replacements_per_byte = false) {
+/// What the stanza builders promise (stanza_builder.cpp): every character
+/// XML 1.0 cannot carry is replaced by one U+FFFD, and so is every byte that
+/// is not valid UTF-8; everything else comes back unchanged.
+inline std::string xml_safe(std::string_view text) {
   std::string out;
-  out.reserve(valid_utf8_text.size());
-  for (std::size_t i = 0; i < valid_utf8_text.size();) {
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
     const std::size_t start = i;
-    const long code = next_code_point(valid_utf8_text, i);
-    if (code >= 0 && is_xml_char(code)) {
-      out.append(valid_utf8_text.substr(start, i - start));
+    const long code = next_code_point(text, i);
+    if (code < 0) {
+      ++i;  // not valid UTF-8: this byte alone
+    } else if (is_xml_char(code)) {
+      out.append(text.substr(start, i - start));
       continue;
     }
-    const std::size_t count = replacements_per_byte ? i - start : 1;
-    for (std::size_t k = 0; k < count; ++k) {
-      out.append(kReplacementCharacter);
-    }
+    out.append(kReplacementCharacter);
   }
   return out;
 }
 
-/// Whether `text` holds a U+FFFE or U+FFFF (the characters xml_safe's two
-/// models disagree on).
-inline bool has_noncharacter_fffe_ffff(std::string_view valid_utf8_text) {
-  for (std::size_t i = 0; i < valid_utf8_text.size();) {
-    const long code = next_code_point(valid_utf8_text, i);
-    if (code == 0xFFFE || code == 0xFFFF) {
-      return true;
+/// `text` with every byte that is not valid UTF-8 replaced by U+FFFD (what
+/// an error message that echoes a request's text must show).
+inline std::string utf8_replacing_invalid(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t start = i;
+    if (next_code_point(text, i) < 0) {
+      ++i;
+      out.append(kReplacementCharacter);
+    } else {
+      out.append(text.substr(start, i - start));
     }
   }
-  return false;
+  return out;
 }
 
 /// Parses `text` as one JSON value, validating UTF-8. The error text, or an

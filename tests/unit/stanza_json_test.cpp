@@ -459,6 +459,10 @@ TEST_CASE("typed_message_to_json: only a converted type='groupchat' message is g
   CHECK_FALSE(type_of("<presence type='groupchat'/>"));
   CHECK_FALSE(type_of("<!DOCTYPE m><message type='groupchat'/>"));
   CHECK_FALSE(type_of(""));
+  // Well-formed XML whose text is not valid Unicode does not convert, so it
+  // has no type either, whatever its type attribute says.
+  CHECK_FALSE(type_of("<message type='groupchat'><body>&#xD800;</body></message>"));
+  CHECK_FALSE(type_of("<message type='groupchat' from='r@m/&#x110000;'/>"));
 }
 
 TEST_CASE("UTF-8 decoding and XML characters (the shared checks)") {
