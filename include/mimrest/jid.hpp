@@ -16,7 +16,7 @@ enum class JidError {
   empty_localpart,    ///< "@domain"
   empty_resource,     ///< "alice@domain/"
   localpart_invalid,  ///< nodeprep failed or a forbidden character (" & ' / : < > @)
-  domain_invalid,     ///< nameprep failed or the domain is not a valid host name
+  domain_invalid,     ///< nameprep failed, not a host name, or no IPv6 address in brackets
   resource_invalid,   ///< resourceprep failed
   part_too_long,      ///< a prepared part is longer than Jid::max_part_bytes
 };
@@ -24,9 +24,10 @@ enum class JidError {
 /// A short English description of the error, for logs and messages.
 std::string_view to_string(JidError error) noexcept;
 
-/// A prepared JID: localpart (nodeprep), domain (nameprep, lower case) and
-/// resource (resourceprep). Two Jids are equal when their prepared forms are.
-/// Immutable value type, safe to share between threads.
+/// A prepared JID: localpart (nodeprep), domain (nameprep, lower case; or an
+/// IPv6 address in brackets, RFC 7622) and resource (resourceprep). Two Jids
+/// are equal when their prepared forms are. Immutable value type, safe to
+/// share between threads.
 class Jid {
  public:
   /// Each part is limited to this many bytes after preparation (RFC 7622).
