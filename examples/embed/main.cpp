@@ -51,8 +51,8 @@ class ToyRouter final : public mimrest::SyncMessageRouter {
  public:
   mimrest::RouteResult route_chat_message(const mimrest::Jid& from, const mimrest::Jid& to,
                                           std::string stanza_xml) override {
-    std::cout << "route " << from.bare_string() << " -> " << to.bare_string() << ": "
-              << stanza_xml << "\n";
+    std::cout << "route " << from.bare_string() << " -> " << to.bare_string() << ": " << stanza_xml
+              << "\n";
     ++routed;
     return {};
   }

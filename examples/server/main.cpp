@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "mimrest/api.hpp"
 #include "demo_page.hpp"
+#include "mimrest/api.hpp"
 #include "server_config.hpp"
 #include "storage.hpp"
 #include "transport.hpp"

@@ -40,8 +40,7 @@ struct Served {
     config.password_iterations = 16;  // keep logins cheap in tests
     return config;
   }
-  static mimrest::ApiConfig api_config(std::chrono::milliseconds keepalive,
-                                       std::size_t max_body) {
+  static mimrest::ApiConfig api_config(std::chrono::milliseconds keepalive, std::size_t max_body) {
     mimrest::ApiConfig config;
     config.max_body_bytes = max_body;
     config.sse.keepalive_interval = keepalive;
@@ -216,7 +215,7 @@ TEST_CASE("start() reports what is wrong") {
   SECTION("a certificate that is not PEM") {
     e2e::TempDir dir;
     mimrest::TlsFiles files{dir.write("cert.pem", "not a certificate"),
-                                     dir.write("key.pem", "not a key")};
+                            dir.write("key.pem", "not a key")};
     CHECK_FALSE(mimrest::load_tls_material(files));
   }
   SECTION("a port in use") {

@@ -221,9 +221,8 @@ class AsyncBackend {
                     Completion<TokenLookupResult> done) override {
       p.post([b = b, hash, now_us, done] { b.tokens->async_find(hash, now_us, done); });
     }
-    void async_rotate(const std::string& refresh_hash,
-                      const std::vector<TokenRecord>& replacements, std::int64_t now_us,
-                      Completion<RotateResult> done) override {
+    void async_rotate(const std::string& refresh_hash, const std::vector<TokenRecord>& replacements,
+                      std::int64_t now_us, Completion<RotateResult> done) override {
       p.post([b = b, refresh_hash, replacements, now_us, done] {
         b.tokens->async_rotate(refresh_hash, replacements, now_us, done);
       });

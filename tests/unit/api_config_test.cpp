@@ -23,9 +23,9 @@ std::vector<std::string> names(const std::vector<std::string_view>& views) {
 }  // namespace
 
 TEST_CASE("The configuration names are the route groups' own") {
-  CHECK(names(Api::group_names()) ==
-        std::vector<std::string>{"sse", "messages", "contacts", "rooms", "rooms_config",
-                                 "rooms_users", "rooms_messages"});
+  CHECK(names(Api::group_names()) == std::vector<std::string>{"sse", "messages", "contacts",
+                                                              "rooms", "rooms_config",
+                                                              "rooms_users", "rooms_messages"});
 }
 
 TEST_CASE("ApiConfig defaults follow MongooseIM and API.md") {

@@ -48,8 +48,8 @@ Request bearer(const ApiFixture& f, std::string method, std::string_view path,
 }
 
 Response refresh(const ApiFixture& f, const std::string& token) {
-  return f.handle(f.request("POST", "/tokens/refresh",
-                            "{\"refresh_token\":\"" + token + "\"}", std::nullopt));
+  return f.handle(
+      f.request("POST", "/tokens/refresh", "{\"refresh_token\":\"" + token + "\"}", std::nullopt));
 }
 
 void require_invalid_token(const Response& response) {
@@ -58,9 +58,9 @@ void require_invalid_token(const Response& response) {
   CHECK(response.body.empty());
   bool bearer_challenge = false;
   for (const auto& [name, value] : response.headers) {
-    bearer_challenge = bearer_challenge ||
-                       (mimrest::iequals(name, "WWW-Authenticate") &&
-                        value == "Bearer realm=\"mongooseim\", error=\"invalid_token\"");
+    bearer_challenge =
+        bearer_challenge || (mimrest::iequals(name, "WWW-Authenticate") &&
+                             value == "Bearer realm=\"mongooseim\", error=\"invalid_token\"");
   }
   CHECK(bearer_challenge);
 }
@@ -83,8 +83,8 @@ TEST_CASE("An access token works on every route like Basic") {
   CHECK(pair.access.size() == 43);
 
   CHECK(f.handle(bearer(f, "GET", "/contacts", pair.access)).status == 200);
-  auto sent = f.handle(bearer(f, "POST", "/messages", pair.access,
-                              R"({"to":"bob@localhost","body":"via token"})"));
+  auto sent = f.handle(
+      bearer(f, "POST", "/messages", pair.access, R"({"to":"bob@localhost","body":"via token"})"));
   CHECK(sent.status == 200);
   auto history = f.get("/messages", "bob@localhost");
   CHECK(history.body.find("\"from\":\"alice@localhost\"") != std::string::npos);

@@ -26,8 +26,7 @@ constexpr std::string_view kChat =
 constexpr std::string_view kGroupchat =
     R"(<message type="groupchat" from="room1@muclight.localhost/bob@localhost" to="alice@localhost" id="g1"><body>yo</body></message>)";
 
-std::shared_ptr<SseStream> make_stream(std::int64_t now = 1234,
-                                       SseStream::Options options = {}) {
+std::shared_ptr<SseStream> make_stream(std::int64_t now = 1234, SseStream::Options options = {}) {
   options.timestamp_unit = TimestampUnit::microseconds;
   options.now_us = [now] { return now; };
   return std::make_shared<SseStream>(std::move(options));

@@ -78,7 +78,8 @@ void open_stream(const CallPtr& call, std::optional<std::uint64_t> replay_after)
   }
   call->with_backend([&](const Backend& backend) {
     backend.sessions->async_open_session(
-        *full, std::make_shared<StreamSink>(stream), call->then([call, stream, replay_after](OpenSessionResult session) {
+        *full, std::make_shared<StreamSink>(stream),
+        call->then([call, stream, replay_after](OpenSessionResult session) {
           if (!session) {
             stream->close();
             call->fail(session.error());
