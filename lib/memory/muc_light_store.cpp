@@ -8,6 +8,7 @@
 
 #include <pugixml.hpp>
 
+#include "core/detail/stanza_xml.hpp"
 #include "mimrest/crypto.hpp"
 
 namespace mimrest::memory::detail {
@@ -19,35 +20,8 @@ constexpr const char* affiliations_ns = "urn:xmpp:muclight:0#affiliations";
 // astronomically unlikely with 128 random bits).
 constexpr int fresh_node_attempts = 8;
 
-// How a stored message stanza is read: whitespace-only text is kept (the
-// default drops it, so a body of spaces would come back empty).
-constexpr unsigned kStanzaParseOptions = pugi::parse_default | pugi::parse_ws_pcdata;
-
-// Collects the serialized document. pugixml writes a carriage return in text
-// as the raw byte, which the next parse reads as a line feed (end-of-line
-// normalisation), so it is written as a character reference instead. Nowhere
-// else can a raw one appear: attribute values escape it, and end-of-line
-// normalisation has already turned those of CDATA sections into line feeds.
-struct StringWriter final : pugi::xml_writer {
-  std::string out;
-  void write(const void* data, std::size_t size) override {
-    const std::string_view text(static_cast<const char*>(data), size);
-    std::size_t start = 0;
-    for (std::size_t cr = text.find('\r'); cr != std::string_view::npos;
-         cr = text.find('\r', start)) {
-      out.append(text.substr(start, cr - start));
-      out.append("&#13;");
-      start = cr + 1;
-    }
-    out.append(text.substr(start));
-  }
-};
-
-std::string serialize(const pugi::xml_document& document) {
-  StringWriter writer;
-  document.save(writer, "", pugi::format_raw | pugi::format_no_declaration);
-  return std::move(writer.out);
-}
+using mimrest::detail::kStanzaParseOptions;
+using mimrest::detail::serialize_stanza;
 
 void set_attribute(pugi::xml_node node, const char* name, const std::string& value) {
   auto attribute = node.attribute(name);
@@ -216,7 +190,7 @@ CreateRoomResult MucLightStore::create_room(const Jid& owner, const std::optiona
   // is not archived.
   pugi::xml_document notice;
   build_affiliation_message(notice, *created, {{creator, Affiliation::owner}});
-  deliver_to(serialize(notice), 0, recipients);
+  deliver_to(serialize_stanza(notice), 0, recipients);
   return *created;
 }
 
@@ -339,7 +313,7 @@ RoomResult MucLightStore::set_affiliation(const Jid& actor, const Jid& room, con
     }
 
     build_affiliation_message(broadcast, room_jid, changes);
-    broadcast_xml = serialize(broadcast);
+    broadcast_xml = serialize_stanza(broadcast);
     for (const auto& occupant : occupants) {
       add_recipient(recipients, occupant.user);
     }
@@ -369,7 +343,7 @@ RoomResult MucLightStore::send_message(const Jid& sender, const Jid& room, std::
   }
   // MUC Light names the sender in the resource of the room's address.
   set_attribute(message, "from", room_jid.bare_string() + "/" + sender_jid.bare_string());
-  std::string archived = serialize(document);
+  std::string archived = serialize_stanza(document);
 
   Recipients recipients;
   std::uint64_t sequence = 0;

@@ -8,6 +8,7 @@
 
 #include <pugixml.hpp>
 
+#include "core/detail/stanza_xml.hpp"
 #include "mimrest/crypto.hpp"
 #include "sql/jobs.hpp"
 
@@ -20,35 +21,8 @@ constexpr const char* kAffiliationsNs = "urn:xmpp:muclight:0#affiliations";
 // astronomically unlikely with 128 random bits).
 constexpr int kFreshNodeAttempts = 8;
 
-// How a stored message stanza is read: whitespace-only text is kept (the
-// default drops it, so a body of spaces would come back empty).
-constexpr unsigned kStanzaParseOptions = pugi::parse_default | pugi::parse_ws_pcdata;
-
-// Collects the serialized document. pugixml writes a carriage return in text
-// as the raw byte, which the next parse reads as a line feed (end-of-line
-// normalisation), so it is written as a character reference instead. Nowhere
-// else can a raw one appear: attribute values escape it, and end-of-line
-// normalisation has already turned those of CDATA sections into line feeds.
-struct StringWriter final : pugi::xml_writer {
-  std::string out;
-  void write(const void* data, std::size_t size) override {
-    const std::string_view text(static_cast<const char*>(data), size);
-    std::size_t start = 0;
-    for (std::size_t cr = text.find('\r'); cr != std::string_view::npos;
-         cr = text.find('\r', start)) {
-      out.append(text.substr(start, cr - start));
-      out.append("&#13;");
-      start = cr + 1;
-    }
-    out.append(text.substr(start));
-  }
-};
-
-std::string serialize(const pugi::xml_document& document) {
-  StringWriter writer;
-  document.save(writer, "", pugi::format_raw | pugi::format_no_declaration);
-  return std::move(writer.out);
-}
+using mimrest::detail::kStanzaParseOptions;
+using mimrest::detail::serialize_stanza;
 
 void set_attribute(pugi::xml_node node, const char* name, const std::string& value) {
   auto attribute = node.attribute(name);
@@ -87,7 +61,7 @@ std::string affiliation_message(const std::string& room, const std::vector<Chang
     set_attribute(item, "affiliation", std::string(to_string(affiliation)));
     item.append_child(pugi::node_pcdata).set_value(user.c_str());
   }
-  return serialize(document);
+  return serialize_stanza(document);
 }
 
 Unexpected<RoomError> fail(RoomErrorKind kind) {
@@ -388,7 +362,7 @@ void SqlMucLight::async_send_message(const Jid& sender, const Jid& room, std::st
   }
   // MUC Light names the sender in the resource of the room's address.
   set_attribute(message, "from", room_jid.bare_string() + "/" + sender_jid.bare_string());
-  auto archived = std::make_shared<const std::string>(serialize(document));
+  auto archived = std::make_shared<const std::string>(serialize_stanza(document));
   store_.write(write_job<RoomResult>(
       [member = sender_jid.bare_string(), room = room_jid.bare_string(), archived](
           Connection& db, WriteContext& context) -> RoomResult {

@@ -60,6 +60,17 @@ inline rapidjson::Document parse_json(const std::string& body) {
   return document;
 }
 
+/// The message of an error answer, whose body must be a JSON string in valid
+/// UTF-8 (the parse validates the encoding).
+inline std::string valid_error_message(const Response& response) {
+  INFO("body: " << response.body);
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(response.body.data(), response.body.size());
+  REQUIRE_FALSE(document.HasParseError());
+  REQUIRE(document.IsString());
+  return {document.GetString(), document.GetStringLength()};
+}
+
 /// Compact JSON text of a value, for comparisons in assertions.
 inline std::string to_json(const rapidjson::Value& value) {
   rapidjson::StringBuffer buffer;

@@ -9,6 +9,7 @@ using mimrest::test::ApiFixture;
 using mimrest::test::parse_json;
 using mimrest::test::require_error;
 using mimrest::test::to_json;
+using mimrest::test::valid_error_message;
 
 namespace {
 
@@ -17,17 +18,6 @@ std::string contacts(const ApiFixture& f, std::string_view user) {
   REQUIRE(response.status == 200);
   CHECK(response.headers.get("Content-Type") == std::string_view("application/json"));
   return to_json(parse_json(response.body));
-}
-
-/// The message of an error answer, whose body must be a JSON string in valid
-/// UTF-8 (the parse validates the encoding).
-std::string valid_error_message(const Response& response) {
-  INFO("body: " << response.body);
-  rapidjson::Document document;
-  document.Parse<rapidjson::kParseValidateEncodingFlag>(response.body.data(), response.body.size());
-  REQUIRE_FALSE(document.HasParseError());
-  REQUIRE(document.IsString());
-  return {document.GetString(), document.GetStringLength()};
 }
 
 }  // namespace

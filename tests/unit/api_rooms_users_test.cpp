@@ -11,6 +11,7 @@ using mimrest::test::FixtureOptions;
 using mimrest::test::parse_json;
 using mimrest::test::require_error;
 using mimrest::test::to_json;
+using mimrest::test::valid_error_message;
 
 namespace {
 
@@ -33,17 +34,6 @@ std::string participants(const ApiFixture& f, std::string_view user = "alice@loc
 
 void create_team(const ApiFixture& f) {
   REQUIRE(f.put("/rooms/team", R"({"name":"Team","subject":"Work"})").status == 201);
-}
-
-/// The message of an error answer, whose body must be a JSON string in valid
-/// UTF-8 (the parse validates the encoding).
-std::string valid_error_message(const Response& response) {
-  INFO("body: " << response.body);
-  rapidjson::Document document;
-  document.Parse<rapidjson::kParseValidateEncodingFlag>(response.body.data(), response.body.size());
-  REQUIRE_FALSE(document.HasParseError());
-  REQUIRE(document.IsString());
-  return {document.GetString(), document.GetStringLength()};
 }
 
 }  // namespace
