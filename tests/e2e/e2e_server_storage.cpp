@@ -467,6 +467,9 @@ TEST_CASE("every answered message survives kill -9 (SQLite, sync normal)") {
   constexpr int per_thread = 60;
   std::vector<std::vector<int>> statuses(threads);
   {
+    // cpprestsdk creates its task scheduler on first use under a spin lock
+    // that ThreadSanitizer cannot see; create it here, before the threads.
+    pplx::get_ambient_scheduler();
     std::vector<std::thread> senders;
     for (int t = 0; t < threads; ++t) {
       senders.emplace_back([&, t] {
