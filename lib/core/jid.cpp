@@ -2,14 +2,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stringprep.h>
 
-#include <cstring>
 #include <optional>
 #include <tuple>
-#include <vector>
 
-#include "core/detail/utf8.hpp"
+#include "core/detail/stringprep.hpp"
 
 namespace mimrest {
 namespace {
@@ -18,38 +15,6 @@ namespace {
 // limit is looser than max_part_bytes; it only bounds the work done on
 // absurdly long input.
 constexpr std::size_t max_raw_part_bytes = 16 * Jid::max_part_bytes;
-
-// Runs a Libidn stringprep profile on `input`. nullopt when the profile
-// rejects it (prohibited or unassigned-but-forbidden characters, bidi rules).
-// Libidn assumes valid UTF-8 (RFC 3629: no overlong forms, no surrogates,
-// nothing above U+10FFFF), so the input is checked before it.
-std::optional<std::string> run_profile(std::string_view input, const Stringprep_profile* profile) {
-  if (input.size() > max_raw_part_bytes || !detail::is_valid_utf8(input) ||
-      input.find('\0') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  // Libidn prepares in place in a NUL-terminated buffer; NFKC and case
-  // folding may expand the text, so grow the buffer when it is too small.
-  std::size_t capacity = input.size() * 4 + 16;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    std::vector<char> buffer(capacity, '\0');
-    std::memcpy(buffer.data(), input.data(), input.size());
-    const int rc =
-        stringprep(buffer.data(), buffer.size(), static_cast<Stringprep_profile_flags>(0), profile);
-    if (rc == STRINGPREP_OK) {
-      std::string out(buffer.data());
-      if (!detail::is_valid_utf8(out)) {
-        return std::nullopt;
-      }
-      return out;
-    }
-    if (rc != STRINGPREP_TOO_SMALL_BUFFER) {
-      return std::nullopt;
-    }
-    capacity *= 4;
-  }
-  return std::nullopt;
-}
 
 // RFC 7622 section 3.3.1: characters nodeprep already prohibits; checked again
 // so that the rule does not depend on the Libidn tables alone.
@@ -131,7 +96,7 @@ Expected<std::string, JidError> prepare_local(std::string_view local) {
   if (local.size() > max_raw_part_bytes) {
     return unexpected(JidError::part_too_long);
   }
-  auto prepared = run_profile(local, stringprep_xmpp_nodeprep);
+  auto prepared = detail::stringprep(local, detail::StringprepProfile::nodeprep);
   if (!prepared || has_forbidden_local_char(*prepared)) {
     return unexpected(JidError::localpart_invalid);
   }
@@ -174,7 +139,7 @@ Expected<std::string, JidError> prepare_domain(std::string_view domain) {
     }
     return literal;
   }
-  auto prepared = run_profile(domain, stringprep_nameprep);
+  auto prepared = detail::stringprep(domain, detail::StringprepProfile::nameprep);
   if (!prepared) {
     return unexpected(JidError::domain_invalid);
   }
@@ -201,7 +166,7 @@ Expected<std::string, JidError> prepare_resource(std::string_view resource) {
   if (resource.size() > max_raw_part_bytes) {
     return unexpected(JidError::part_too_long);
   }
-  auto prepared = run_profile(resource, stringprep_xmpp_resourceprep);
+  auto prepared = detail::stringprep(resource, detail::StringprepProfile::resourceprep);
   if (!prepared) {
     return unexpected(JidError::resource_invalid);
   }
