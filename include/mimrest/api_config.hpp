@@ -76,6 +76,10 @@ struct ApiConfig {
   std::size_t max_body_bytes = 1 << 20;
   /// Deepest JSON nesting accepted in a request body (400 beyond).
   std::size_t max_json_depth = 32;
+  /// Memory for the JSON of archived messages already converted (clients
+  /// read the same recent history again and again, and converting a stanza
+  /// costs an XML parse); least recently used rows go first. 0: no cache.
+  std::size_t archive_json_cache_bytes = 8 << 20;
   SseConfig sse;
   AuthConfig auth;
   TokenConfig tokens;

@@ -292,7 +292,8 @@ Api::State::State(ApiConfig api_config, Backend api_backend)
       backend(api_backend),
       base(normalize_base(config.base_path)),
       throttle(config.auth),
-      streams(std::make_shared<detail::StreamCounter>()) {
+      streams(std::make_shared<detail::StreamCounter>()),
+      archive_json(config.archive_json_cache_bytes) {
   for (const detail::RouteGroup* group : detail::all_groups()) {
     if (!group_enabled(*group, config, backend)) {
       continue;

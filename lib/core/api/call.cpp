@@ -237,23 +237,4 @@ std::optional<Paging> parse_paging(Call& call, std::size_t max_limit) {
   return paging;
 }
 
-std::string archived_messages_json(const std::vector<ArchivedMessage>& messages,
-                                   MessageEncoding encoding) {
-  JsonWriter writer;
-  writer.begin_array();
-  for (const auto& message : messages) {
-    JsonOptions options;
-    options.encoding = encoding;
-    options.timestamp = message.timestamp_us / 1000;
-    auto item = message_to_json(message.stanza_xml, options);
-    if (!item) {
-      // A row the host stored that is not a message stanza: nothing to show.
-      continue;
-    }
-    writer.raw(*item);
-  }
-  writer.end_array();
-  return writer.take();
-}
-
 }  // namespace mimrest::detail

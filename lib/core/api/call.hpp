@@ -170,9 +170,4 @@ inline constexpr ParamDoc kAfterDoc{
     "Only messages strictly newer than this time (milliseconds since the epoch); then the "
     "OLDEST `limit` of them (forward paging)"};
 
-/// A JSON array of archived messages converted with `encoding` (timestamps in
-/// milliseconds).
-std::string archived_messages_json(const std::vector<ArchivedMessage>& messages,
-                                   MessageEncoding encoding);
-
 }  // namespace mimrest::detail

@@ -40,7 +40,8 @@ void get_messages(const CallPtr& call) {
         call->fail(messages.error());
         return;
       }
-      call->respond_json(200, archived_messages_json(*messages, MessageEncoding::chat));
+      call->respond_json(200,
+                         call->state().archive_json.array_json(*messages, MessageEncoding::chat));
     }));
   });
 }

@@ -82,7 +82,8 @@ void get_room_messages(const CallPtr& call) {
         rooms::fail(*call, messages.error(), kNotAllowed);
         return;
       }
-      call->respond_json(200, archived_messages_json(*messages, MessageEncoding::room));
+      call->respond_json(200,
+                         call->state().archive_json.array_json(*messages, MessageEncoding::room));
     }));
   });
 }

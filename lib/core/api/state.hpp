@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/api/archive_json_cache.hpp"
 #include "core/api/route_group.hpp"
 #include "mimrest/api.hpp"
 #include "mimrest/api_config.hpp"
@@ -85,6 +86,7 @@ struct Api::State {
   detail::Liveness liveness;
   LoginThrottle throttle;
   std::shared_ptr<detail::StreamCounter> streams;
+  detail::ArchiveJsonCache archive_json;
 
   std::int64_t now_us() const { return config.now_us(); }
 };
