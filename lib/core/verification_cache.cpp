@@ -42,13 +42,12 @@ TimePoint expiry(TimePoint now, std::chrono::seconds ttl) {
 
 struct CachingPasswordVerifier::State {
   VerificationCacheOptions options;
-  // Keys the HMAC so that a dump of the cache reveals nothing about passwords
-  // that an attacker could test offline.
-  std::string hmac_key = random_bytes(32);
-  // HMAC-SHA256 already keyed with hmac_key; each lookup works on a copy.
-  // Fetching the algorithms and processing the key once here, instead of in
-  // a one-shot HMAC() per request, takes most of the cost off every lookup.
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> keyed_mac = make_keyed_mac(hmac_key);
+  // HMAC-SHA256 under a random key, so that a dump of the cache reveals
+  // nothing about passwords that an attacker could test offline. Keyed once
+  // here, each lookup works on a copy: fetching the algorithms and processing
+  // the key in a one-shot HMAC() per request cost most of every lookup.
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> keyed_mac =
+      make_keyed_mac(random_bytes(32));
   std::mutex keyed_mac_mutex;  // OpenSSL promises nothing for concurrent copies
 
   mutable std::mutex mutex;

@@ -40,8 +40,9 @@ std::string ArchiveJsonCache::array_json(const std::vector<ArchivedMessage>& mes
   keys.reserve(messages.size());
   for (const auto& message : messages) {
     const std::int64_t timestamp_ms = message.timestamp_us / 1000;
-    keys.push_back(Key{message.stanza_xml, timestamp_ms, encoding,
-                       hash_of(message.stanza_xml, timestamp_ms, encoding)});
+    const std::size_t hash =
+        max_bytes_ > 0 ? hash_of(message.stanza_xml, timestamp_ms, encoding) : 0;
+    keys.push_back(Key{message.stanza_xml, timestamp_ms, encoding, hash});
   }
 
   std::vector<std::optional<Json>> rows(messages.size());

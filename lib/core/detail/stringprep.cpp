@@ -45,6 +45,9 @@ std::optional<std::string> stringprep_ascii(std::string_view input, StringprepPr
   std::string out(input);
   for (char& c : out) {
     const auto u = static_cast<unsigned char>(c);
+    if (u == 0) {
+      return std::nullopt;  // Libidn reads a NUL-terminated string
+    }
     switch (profile) {
       case StringprepProfile::nodeprep:
         // Table C.1.1 (space), C.2.1 (controls), appendix A.5.
@@ -99,9 +102,6 @@ std::optional<std::string> stringprep_libidn(std::string_view input, StringprepP
 }
 
 std::optional<std::string> stringprep(std::string_view input, StringprepProfile profile) {
-  if (input.find('\0') != std::string_view::npos) {
-    return std::nullopt;
-  }
   if (is_ascii(input)) {
     return stringprep_ascii(input, profile);
   }
