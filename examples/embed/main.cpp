@@ -28,9 +28,11 @@
 namespace {
 
 // --- A host whose backend answers at once: derive from the Sync* bases. ---
+// Their default lock policy (std::mutex) serialises the calls of each, so
+// these plain functions need no locking of their own.
 
 // Accounts: a real host asks its user store. Compare secrets in constant time.
-class ToyPasswords final : public mimrest::SyncPasswordVerifier {
+class ToyPasswords final : public mimrest::SyncPasswordVerifier<> {
  public:
   mimrest::VerifyResult verify(const mimrest::Jid& user, std::string_view password) override {
     return user.bare_string() == "alice@example.com" &&
@@ -39,7 +41,7 @@ class ToyPasswords final : public mimrest::SyncPasswordVerifier {
 };
 
 // Message archive (MAM): nothing stored in this toy.
-class ToyArchive final : public mimrest::SyncMessageArchive {
+class ToyArchive final : public mimrest::SyncMessageArchive<> {
  public:
   mimrest::ArchiveResult messages(const mimrest::ArchiveQuery&) override {
     return std::vector<mimrest::ArchivedMessage>{};
@@ -47,9 +49,9 @@ class ToyArchive final : public mimrest::SyncMessageArchive {
 };
 
 // Message routing that answers at once: a real host delivers and archives.
-class ToyRouter final : public mimrest::SyncMessageRouter {
+class ToyRouter final : public mimrest::SyncMessageRouter<> {
  public:
-  mimrest::RouteResult route_chat_message(const mimrest::Jid& from, const mimrest::Jid& to,
+  mimrest::RouteResult route_chat_message(const mimrest::Caller& from, const mimrest::Jid& to,
                                           std::string stanza_xml) override {
     std::cout << "route " << from.bare_string() << " -> " << to.bare_string() << ": " << stanza_xml
               << "\n";
@@ -102,7 +104,7 @@ class EventLoop {
 class LoopRouter final : public mimrest::MessageRouter {
  public:
   explicit LoopRouter(EventLoop& loop) : loop_(loop) {}
-  void async_route_chat_message(const mimrest::Jid& from, const mimrest::Jid& to,
+  void async_route_chat_message(const mimrest::Caller& from, const mimrest::Jid& to,
                                 std::string stanza_xml,
                                 mimrest::Completion<mimrest::RouteResult> done) override {
     loop_.post([this, from, to, stanza_xml = std::move(stanza_xml), done] {
@@ -184,11 +186,9 @@ int main() {
   // synchronous handle() answers at once.
   {
     ToyRouter router;
-    mimrest::Backend backend;
-    backend.passwords = &passwords;
-    backend.router = &router;
-    backend.archive = &archive;
-    const mimrest::Api api(mimrest::ApiConfig{}, backend);
+    // Each capability points at the part that implements it; the others
+    // (rooms, contacts, events) stay null and their routes are off.
+    const mimrest::Api api(mimrest::ApiConfig{}, mimrest::backend_of(passwords, router, archive));
     for (const auto& check : checks()) {
       failures += report(check.request, api.handle(copy_in(check.request)), check.expected_status);
     }
@@ -203,11 +203,7 @@ int main() {
   {
     EventLoop loop;
     LoopRouter router(loop);
-    mimrest::Backend backend;
-    backend.passwords = &passwords;
-    backend.router = &router;
-    backend.archive = &archive;
-    const mimrest::Api api(mimrest::ApiConfig{}, backend);
+    const mimrest::Api api(mimrest::ApiConfig{}, mimrest::backend_of(passwords, router, archive));
     for (const auto& check : checks()) {
       std::promise<mimrest::Response> answered;
       auto response = answered.get_future();

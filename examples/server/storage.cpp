@@ -127,7 +127,7 @@ int run_user_command(const ServerConfig& config, const std::vector<std::string>&
     return 1;
   }
   ReferenceBackend& backend = **store;
-  auto report = [&](const Expected<void, AccountError>& result) {
+  auto report = [&](const AccountResult& result) {
     if (result) {
       return 0;
     }

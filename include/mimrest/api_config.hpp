@@ -80,6 +80,11 @@ struct ApiConfig {
   /// read the same recent history again and again, and converting a stanza
   /// costs an XML parse); least recently used rows go first. 0: no cache.
   std::size_t archive_json_cache_bytes = 8 << 20;
+  /// Ends of served archive pages remembered, so that a client paging on by
+  /// a message's timestamp continues right after that message instead of
+  /// skipping the others of its millisecond (or second, on an archive that
+  /// stores whole seconds); least recently used first out. 0: none.
+  std::size_t archive_cursors = 10000;
   SseConfig sse;
   AuthConfig auth;
   TokenConfig tokens;

@@ -5,11 +5,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "mimrest/backend/failure.hpp"
+#include "mimrest/backend/error.hpp"
+#include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
@@ -46,12 +48,16 @@ class ScramCredentialStore {
   virtual void async_find(const Jid& user, Completion<CredentialsResult> done) = 0;
 };
 
-/// For a store that answers at once: override find(); an exception it throws
-/// is answered as Failure::internal. Must be thread-safe.
-class SyncScramCredentialStore : public ScramCredentialStore {
+/// For a store that answers at once: override find(). Calls are serialised
+/// by `Mutex` (NullMutex when find() is thread-safe itself); an exception it
+/// throws is answered as Failure::internal.
+template <class Mutex = std::mutex>
+class SyncScramCredentialStore : public ScramCredentialStore, protected SyncCalls<Mutex> {
  public:
   virtual CredentialsResult find(const Jid& user) = 0;
-  void async_find(const Jid& user, Completion<CredentialsResult> done) final;
+  void async_find(const Jid& user, Completion<CredentialsResult> done) final {
+    this->complete(done, [&] { return find(user); });
+  }
 };
 
 /// A PasswordVerifier over stored SCRAM credentials. An unknown user is

@@ -99,7 +99,6 @@ class ServingGate {
 
   const Api& api_;
   const std::size_t max_body_bytes_;
-  const std::string server_name_;
   std::chrono::milliseconds keepalive_interval_;
   // The per-request counts are atomics, so that requests on different
   // threads do not contend for mutex_: a request counts itself in, then

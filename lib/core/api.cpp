@@ -33,6 +33,7 @@ namespace mimrest {
 namespace {
 
 using detail::Call;
+using detail::CallInternals;
 using detail::CallPtr;
 using detail::CompiledRoute;
 using detail::Operation;
@@ -146,7 +147,7 @@ ApiConfig prepared(ApiConfig config) {
 std::string allowed_methods(const detail::Route& route) {
   std::string methods;
   for (const auto& operation : route.operations) {
-    methods += operation.method;
+    methods += operation.method();
     methods += ", ";
   }
   methods += "OPTIONS";
@@ -155,7 +156,8 @@ std::string allowed_methods(const detail::Route& route) {
 
 bool group_enabled(const detail::RouteGroup& group, const ApiConfig& config,
                    const Backend& backend) {
-  if (group.switchable && config.handlers && config.handlers->count(std::string(group.name)) == 0) {
+  if (group.switchable() && config.handlers &&
+      config.handlers->count(std::string(group.name)) == 0) {
     return false;
   }
   return group.available(config, backend);
@@ -164,8 +166,8 @@ bool group_enabled(const detail::RouteGroup& group, const ApiConfig& config,
 // 5. to 7.: content negotiation, body type and size, then the handler.
 void run_handler(const CallPtr& call) {
   const Request& request = call->request();
-  const Operation& operation = *call->operation();
-  if (!accepts(request.headers.get("Accept"), call->route()->route->produces)) {
+  const Operation& operation = *CallInternals::operation(*call);
+  if (!accepts(request.headers.get("Accept"), CallInternals::route(*call)->route->produces)) {
     call->respond_empty(406);
     return;
   }
@@ -178,7 +180,7 @@ void run_handler(const CallPtr& call) {
     call->fail(detail::common_errors::too_large);
     return;
   }
-  operation.handler(call);
+  operation.handler()(call);
 }
 
 // A configured page: GET and HEAD, no authentication.
@@ -197,7 +199,7 @@ void serve_page(const CallPtr& call, const StaticPage& page) {
 
 // 1. to 4.: routing, method, OPTIONS and authentication.
 void dispatch(const CallPtr& call) {
-  const Api::State& state = call->state();
+  const Api::State& state = CallInternals::state(*call);
   const Request& request = call->request();
   std::string_view path = request.path;
   if (path.substr(0, state.base.size()) != state.base) {
@@ -264,11 +266,11 @@ void dispatch(const CallPtr& call) {
   // 2. Method, 3. OPTIONS.
   const Operation* operation = nullptr;
   for (const auto& candidate : route->route->operations) {
-    if (candidate.method == request.method) {
+    if (candidate.method() == request.method) {
       operation = &candidate;
     }
   }
-  call->set_route(route, operation, std::move(params));
+  CallInternals::set_route(*call, route, operation, std::move(params));
   if (request.method == "OPTIONS" || operation == nullptr) {
     Response response;
     response.status = request.method == "OPTIONS" ? 200 : 405;
@@ -278,7 +280,7 @@ void dispatch(const CallPtr& call) {
   }
 
   // 4. Authentication, then the rest.
-  if (operation->access != detail::Access::user) {
+  if (operation->access() != detail::Access::user) {
     run_handler(call);
     return;
   }
@@ -293,19 +295,20 @@ Api::State::State(ApiConfig api_config, Backend api_backend)
       base(normalize_base(config.base_path)),
       throttle(config.auth),
       streams(std::make_shared<detail::StreamCounter>()),
-      archive_json(config.archive_json_cache_bytes) {
+      archive_json(config.archive_json_cache_bytes),
+      cursors(config.archive_cursors) {
   for (const detail::RouteGroup* group : detail::all_groups()) {
     if (!group_enabled(*group, config, backend)) {
       continue;
     }
     groups.push_back(group);
-    for (const auto& route : group->routes) {
+    for (const auto& route : group->routes()) {
       routes.push_back(
           CompiledRoute{group, &route, split(route.path.substr(1), '/'), allowed_methods(route)});
     }
   }
   if (config.docs) {
-    openapi_json = detail::openapi_document(config, groups);
+    openapi_json = detail::openapi_document(config, backend, groups);
     docs_html = detail::docs_page(base + "/api-docs/openapi.json");
   }
 }
@@ -355,12 +358,7 @@ Response Api::handle(const Request& request) const {
 }
 
 Response Api::error_response(int status, std::string_view message) const {
-  Response response;
-  response.status = status;
-  response.headers.set("Content-Type", "application/json");
-  response.headers.set("Server", state_->config.server_name);
-  response.body = detail::json_string(message);
-  return response;
+  return detail::error_response(state_->config, status, message);
 }
 
 const ApiConfig& Api::config() const noexcept {
@@ -378,7 +376,7 @@ std::vector<std::string_view> Api::active_groups() const {
 std::vector<std::string_view> Api::group_names() {
   std::vector<std::string_view> names;
   for (const auto* group : detail::all_groups()) {
-    if (group->switchable) {
+    if (group->switchable()) {
       names.push_back(group->name);
     }
   }

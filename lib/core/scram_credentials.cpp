@@ -6,7 +6,6 @@
 
 #include <climits>
 
-#include "core/detail/sync_call.hpp"
 #include "mimrest/crypto.hpp"
 
 namespace mimrest {
@@ -85,11 +84,6 @@ bool check_scram_password(const ScramCredentials& credentials, std::string_view 
     return false;
   }
   return constant_time_equal(stored_key_of(salted), credentials.stored_key);
-}
-
-void SyncScramCredentialStore::async_find(const Jid& user, Completion<CredentialsResult> done) {
-  detail::complete_sync(
-      done, [&] { return find(user); }, Failure::internal);
 }
 
 ScramPasswordVerifier::ScramPasswordVerifier(ScramCredentialStore& store, unsigned dummy_iterations)

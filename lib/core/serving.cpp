@@ -4,8 +4,6 @@
 
 #include <vector>
 
-#include "core/detail/json_writer.hpp"
-
 namespace mimrest {
 
 bool is_transport_header(std::string_view name) noexcept {
@@ -21,7 +19,6 @@ bool is_transport_header(std::string_view name) noexcept {
 ServingGate::ServingGate(const Api& api)
     : api_(api),
       max_body_bytes_(api.config().max_body_bytes),
-      server_name_(api.config().server_name),
       keepalive_interval_(api.config().sse.keepalive_interval) {}
 
 void ServingGate::release(std::atomic<std::size_t>& count, const std::atomic<bool>& closing) {
@@ -50,13 +47,7 @@ bool ServingGate::handle(Request request, Responder respond) {
 }
 
 Response ServingGate::transport_error(int status, std::string_view message) const {
-  Response response;
-  response.status = status;
-  response.headers.set("Content-Type", "application/json");
-  response.headers.set("Server", server_name_);
-  std::string body = detail::json_string(message);
-  response.body = std::move(body);
-  return response;
+  return api_.error_response(status, message);
 }
 
 Response ServingGate::body_too_large() const {

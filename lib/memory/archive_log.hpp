@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,8 +37,9 @@ class ArchiveLog {
   std::uint64_t append(std::int64_t now_us, std::uint64_t sequence, std::optional<Jid> with,
                        std::string stanza_xml, bool pushed = true);
   /// Rows exchanged with `with` (bare compare; all when nullopt) strictly
-  /// between the bounds: the newest `limit` without `after_us`, the oldest
-  /// `limit` with it; oldest first.
+  /// between the bounds (ids are the rows' timestamps, unique here, so an id
+  /// bound is given as a time): the newest `limit` without `after_us`, the
+  /// oldest `limit` with it; oldest first.
   std::vector<ArchivedMessage> range(const std::optional<Jid>& with,
                                      std::optional<std::int64_t> after_us,
                                      std::optional<std::int64_t> before_us,
@@ -46,6 +48,8 @@ class ArchiveLog {
   void events_between(std::uint64_t after, std::uint64_t up_to,
                       std::vector<LoggedEvent>& out) const;
   std::size_t size() const noexcept { return rows_.size(); }
+  /// The newest row (the log must not be empty).
+  const ArchivedMessage& last() const { return rows_.back().message; }
 
  private:
   struct Row {
@@ -54,7 +58,9 @@ class ArchiveLog {
     std::optional<Jid> with;  // bare
     bool pushed;
   };
-  std::vector<Row> rows_;
+  // A deque: appending never moves the rows already there (a vector's
+  // reallocation would copy the whole archive under its owner's lock).
+  std::deque<Row> rows_;
 };
 
 }  // namespace mimrest::memory::detail

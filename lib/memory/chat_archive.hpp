@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "memory/session_registry.hpp"
 #include "memory/user_directory.hpp"
 #include "mimrest/backend/archive.hpp"
+#include "mimrest/backend/message_observer.hpp"
 #include "mimrest/backend/message_router.hpp"
 #include "mimrest/jid.hpp"
 
@@ -23,16 +25,20 @@ using Clock = std::function<std::int64_t()>;
 
 /// Every user's one-to-one archive. Thread-safe: one mutex guards all of
 /// them; reads copy the rows they return.
-class ChatArchive final : public SyncMessageArchive {
+class ChatArchive final : public SyncMessageArchive<NullMutex> {
  public:
   ChatArchive(Clock now_us, std::size_t max_result_limit, Sequencer& sequencer);
 
   ArchiveResult messages(const ArchiveQuery& query) override;
   /// Archives a stanza in `owner`'s archive as exchanged with `with`;
-  /// returns the row's sequence. `sent_by_owner`: the owner's live streams
-  /// did not get it, so a resumed stream does not replay it either.
-  std::uint64_t append(const Jid& owner, const Jid& with, std::string stanza_xml,
-                       bool sent_by_owner = false);
+  /// returns the row. `sent_by_owner`: the owner's live streams did not get
+  /// it, so a resumed stream does not replay it either.
+  struct Appended {
+    std::uint64_t sequence;
+    ArchivedMessage message;
+  };
+  Appended append(const Jid& owner, const Jid& with, std::string stanza_xml,
+                  bool sent_by_owner = false);
   /// `user`'s rows with after < sequence <= up_to that the user's streams
   /// got, appended to `out`.
   void events_between(const Jid& user, std::uint64_t after, std::uint64_t up_to,
@@ -48,17 +54,21 @@ class ChatArchive final : public SyncMessageArchive {
   std::unordered_map<Jid, ArchiveLog> logs_;  // by bare owner
 };
 
-/// Archives chat messages on both sides and delivers them to the recipient's
-/// sessions. Holds no lock of its own; delivery runs with no lock held.
-class ChatRouter final : public SyncMessageRouter {
+/// Archives chat messages on both sides, tells the observers and delivers
+/// them to the recipient's sessions. Holds no lock of its own; observers and
+/// delivery run with no lock held.
+class ChatRouter final : public SyncMessageRouter<NullMutex> {
  public:
-  ChatRouter(const UserDirectory& users, ChatArchive& archive, const SessionRegistry& sessions);
-  RouteResult route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml) override;
+  ChatRouter(const UserDirectory& users, ChatArchive& archive, const SessionRegistry& sessions,
+             std::vector<std::shared_ptr<MessageObserver>> observers);
+  RouteResult route_chat_message(const Caller& from, const Jid& to,
+                                 std::string stanza_xml) override;
 
  private:
   const UserDirectory& users_;
   ChatArchive& archive_;
   const SessionRegistry& sessions_;
+  const std::vector<std::shared_ptr<MessageObserver>> observers_;
 };
 
 }  // namespace mimrest::memory::detail

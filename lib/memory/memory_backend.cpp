@@ -40,13 +40,13 @@ detail::MucLightOptions muc_light_options(const MemoryBackendConfig& config) {
 }
 
 /// Replays a user's missed messages from the one-to-one and room archives.
-class MemoryEventLog final : public SyncEventLog {
+class MemoryEventLog final : public SyncEventLog<NullMutex> {
  public:
   MemoryEventLog(const detail::Sequencer& sequencer, const detail::ChatArchive& archive,
                  const detail::MucLightStore& rooms)
       : sequencer_(sequencer), archive_(archive), rooms_(rooms) {}
 
-  EventsResult events_after(const Jid& user, std::uint64_t after, std::size_t limit) override {
+  EventsResult events_after(const Caller& user, std::uint64_t after, std::size_t limit) override {
     // Every row numbered up to here is in its log by the time its store's
     // lock is taken, so the two reads below see one consistent snapshot.
     const std::uint64_t up_to = sequencer_.current();
@@ -76,9 +76,10 @@ struct MemoryBackend::Impl {
       : config(with_defaults(std::move(backend_config))),
         users(config.domains, config.password_iterations),
         archive(config.now_us, config.max_result_limit, sequencer),
-        router(users, archive, sessions),
+        router(users, archive, sessions, config.observers),
         roster(users),
-        muc_light(muc_light_options(config), users, config.now_us, sessions, sequencer),
+        muc_light(muc_light_options(config), users, config.now_us, sessions, sequencer,
+                  config.observers),
         events(sequencer, archive, muc_light),
         scram_verifier(users, config.password_iterations == 0 ? 1 : config.password_iterations),
         verifier(scram_verifier, cache_options(users)) {}
@@ -111,12 +112,11 @@ MemoryBackend::MemoryBackend(MemoryBackendConfig config)
 
 MemoryBackend::~MemoryBackend() = default;
 
-Expected<void, AccountError> MemoryBackend::add_user(const Jid& user, std::string_view password) {
+AccountResult MemoryBackend::add_user(const Jid& user, std::string_view password) {
   return impl_->users.add_user(user, password);
 }
 
-Expected<void, AccountError> MemoryBackend::set_password(const Jid& user,
-                                                         std::string_view password) {
+AccountResult MemoryBackend::set_password(const Jid& user, std::string_view password) {
   auto result = impl_->users.set_password(user, password);
   if (result) {
     impl_->verifier.invalidate(user);
@@ -125,7 +125,7 @@ Expected<void, AccountError> MemoryBackend::set_password(const Jid& user,
   return result;
 }
 
-Expected<void, AccountError> MemoryBackend::remove_user(const Jid& user) {
+AccountResult MemoryBackend::remove_user(const Jid& user) {
   auto removed = impl_->users.remove_user(user);
   if (!removed) {
     return removed;
@@ -138,25 +138,18 @@ Expected<void, AccountError> MemoryBackend::remove_user(const Jid& user) {
   return {};
 }
 
-Expected<std::vector<Jid>, AccountError> MemoryBackend::list_users() {
+Expected<std::vector<Jid>, Error<AccountError>> MemoryBackend::list_users() {
   return impl_->users.list();
 }
 
-Expected<bool, AccountError> MemoryBackend::user_exists(const Jid& user) {
+Expected<bool, Error<AccountError>> MemoryBackend::user_exists(const Jid& user) {
   return impl_->users.exists(user);
 }
 
 Backend MemoryBackend::backend() {
-  Backend backend;
-  backend.passwords = &impl_->verifier;
-  backend.router = &impl_->router;
-  backend.archive = &impl_->archive;
-  backend.roster = &impl_->roster;
-  backend.muc_light = &impl_->muc_light;
-  backend.sessions = &impl_->sessions;
-  backend.tokens = &impl_->tokens;
-  backend.events = &impl_->events;
-  return backend;
+  Impl& parts = *impl_;
+  return backend_of(parts.verifier, parts.router, parts.archive, parts.roster, parts.muc_light,
+                    parts.sessions, parts.tokens, parts.events);
 }
 
 std::size_t MemoryBackend::session_count(const Jid& user) const {

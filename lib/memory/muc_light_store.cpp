@@ -8,6 +8,7 @@
 
 #include <pugixml.hpp>
 
+#include "core/detail/archive_bounds.hpp"
 #include "core/detail/stanza_xml.hpp"
 #include "mimrest/crypto.hpp"
 
@@ -103,14 +104,27 @@ Expected<RoomPtr, RoomError> occupied_by(Expected<RoomPtr, RoomError> found, con
 }  // namespace
 
 MucLightStore::MucLightStore(MucLightOptions options, const UserDirectory& users, Clock now_us,
-                             const SessionRegistry& sessions, Sequencer& sequencer)
+                             const SessionRegistry& sessions, Sequencer& sequencer,
+                             std::vector<std::shared_ptr<MessageObserver>> observers)
     : options_(std::move(options)),
       users_(users),
       now_us_(std::move(now_us)),
       sessions_(sessions),
-      sequencer_(sequencer) {}
+      sequencer_(sequencer),
+      observers_(std::move(observers)) {}
 
-std::optional<std::string> MucLightStore::service_domain(std::string_view user_domain) const {
+ServiceDomainResult MucLightStore::service_domain(std::string_view user_domain) {
+  return service_of(user_domain);
+}
+
+void MucLightStore::tell_observers(const Jid& room, const Jid& sender,
+                                   const ArchivedMessage& message) const {
+  for (const auto& observer : observers_) {
+    observer->room_archived(room, sender, message);
+  }
+}
+
+std::optional<std::string> MucLightStore::service_of(std::string_view user_domain) const {
   if (!options_.enabled) {
     return std::nullopt;
   }
@@ -141,10 +155,10 @@ void MucLightStore::add_recipient(Recipients& recipients, const Jid& user) const
   recipients.emplace_back(user, sessions_.sessions_of(user));
 }
 
-CreateRoomResult MucLightStore::create_room(const Jid& owner, const std::optional<Jid>& room,
+CreateRoomResult MucLightStore::create_room(const Caller& owner, const std::optional<Jid>& room,
                                             const RoomConfig& config) {
   const Jid creator = owner.bare();
-  const auto service = service_domain(creator.domain());
+  const auto service = service_of(creator.domain());
   if (!service) {
     return fail(RoomErrorKind::room_not_found);
   }
@@ -194,7 +208,7 @@ CreateRoomResult MucLightStore::create_room(const Jid& owner, const std::optiona
   return *created;
 }
 
-UserRoomsResult MucLightStore::user_rooms(const Jid& user) {
+UserRoomsResult MucLightStore::user_rooms(const Caller& user) {
   const Jid member = user.bare();
   std::vector<std::pair<std::uint64_t, RoomSummary>> found;
   {
@@ -215,7 +229,7 @@ UserRoomsResult MucLightStore::user_rooms(const Jid& user) {
   return summaries;
 }
 
-RoomInfoResult MucLightStore::room_info(const Jid& user, const Jid& room) {
+RoomInfoResult MucLightStore::room_info(const Caller& user, const Jid& room) {
   std::lock_guard lock(mutex_);
   auto found = occupied_by(find_room(room), user.bare());
   if (!found) {
@@ -237,7 +251,8 @@ RoomInfoResult MucLightStore::room_info(const Jid& user, const Jid& room) {
   return info;
 }
 
-RoomResult MucLightStore::set_config(const Jid& user, const Jid& room, const RoomConfig& config) {
+RoomResult MucLightStore::set_config(const Caller& user, const Jid& room,
+                                     const RoomConfig& config) {
   std::lock_guard lock(mutex_);
   auto found = find_room(room);
   if (!found) {
@@ -256,7 +271,7 @@ RoomResult MucLightStore::set_config(const Jid& user, const Jid& room, const Roo
   return {};
 }
 
-RoomResult MucLightStore::set_affiliation(const Jid& actor, const Jid& room, const Jid& target,
+RoomResult MucLightStore::set_affiliation(const Caller& actor, const Jid& room, const Jid& target,
                                           Affiliation affiliation) {
   const Jid actor_jid = actor.bare();
   const Jid target_jid = target.bare();
@@ -264,6 +279,7 @@ RoomResult MucLightStore::set_affiliation(const Jid& actor, const Jid& room, con
   pugi::xml_document broadcast;
   std::string broadcast_xml;
   std::uint64_t sequence = 0;
+  std::optional<ArchivedMessage> archived_row;
   Recipients recipients;
   {
     std::lock_guard lock(mutex_);
@@ -324,13 +340,18 @@ RoomResult MucLightStore::set_affiliation(const Jid& actor, const Jid& room, con
       rooms_.erase(room_jid);  // the last occupant left: the room and its archive go
     } else {
       sequence = state.archive.append(now_us_(), sequencer_.next(), std::nullopt, broadcast_xml);
+      archived_row = state.archive.last();
     }
+  }
+  if (archived_row) {
+    tell_observers(room_jid, actor_jid, *archived_row);
   }
   deliver_to(broadcast_xml, sequence, recipients);
   return {};
 }
 
-RoomResult MucLightStore::send_message(const Jid& sender, const Jid& room, std::string stanza_xml) {
+RoomResult MucLightStore::send_message(const Caller& sender, const Jid& room,
+                                       std::string stanza_xml) {
   const Jid sender_jid = sender.bare();
   const Jid room_jid = room.bare();
   pugi::xml_document document;
@@ -347,6 +368,7 @@ RoomResult MucLightStore::send_message(const Jid& sender, const Jid& room, std::
 
   Recipients recipients;
   std::uint64_t sequence = 0;
+  std::optional<ArchivedMessage> archived_row;
   {
     std::lock_guard lock(mutex_);
     auto found = occupied_by(find_room(room_jid), sender_jid);
@@ -355,10 +377,12 @@ RoomResult MucLightStore::send_message(const Jid& sender, const Jid& room, std::
     }
     Room& state = **found;
     sequence = state.archive.append(now_us_(), sequencer_.next(), std::nullopt, archived);
+    archived_row = state.archive.last();
     for (const auto& occupant : state.occupants) {
       add_recipient(recipients, occupant.user);
     }
   }
+  tell_observers(room_jid, sender_jid, *archived_row);
   // One stanza for every occupant, addressed to the room: converted once.
   deliver_to(archived, sequence, recipients);
   return {};
@@ -371,7 +395,8 @@ RoomMessagesResult MucLightStore::messages(const RoomArchiveQuery& query) {
     return unexpected(found.error());
   }
   const Room& state = **found;
-  return state.archive.range(std::nullopt, query.after_us, query.before_us,
+  return state.archive.range(std::nullopt, mimrest::detail::lower_bound_us(query),
+                             mimrest::detail::upper_bound_us(query),
                              std::min(query.limit, options_.max_result_limit));
 }
 

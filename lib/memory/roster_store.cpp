@@ -61,7 +61,7 @@ RosterItem& RosterStore::find_or_add_item(const Jid& user, const Jid& contact) {
   return items.back();
 }
 
-RosterItemsResult RosterStore::items(const Jid& user) {
+RosterItemsResult RosterStore::items(const Caller& user) {
   std::lock_guard lock(mutex_);
   auto it = rosters_.find(user.bare());
   return it == rosters_.end() ? std::vector<RosterItem>{} : it->second;
@@ -72,7 +72,7 @@ void RosterStore::remove_owner(const Jid& user) {
   rosters_.erase(user.bare());
 }
 
-RosterResult RosterStore::add(const Jid& user, const Jid& contact) {
+RosterResult RosterStore::add(const Caller& user, const Jid& contact) {
   const Jid owner = user.bare();
   const Jid other = contact.bare();
   // An account deleted meanwhile leaves an item like any remote contact's.
@@ -84,7 +84,7 @@ RosterResult RosterStore::add(const Jid& user, const Jid& contact) {
   return {};
 }
 
-RosterResult RosterStore::subscribe(const Jid& user, const Jid& contact) {
+RosterResult RosterStore::subscribe(const Caller& user, const Jid& contact) {
   const Jid owner = user.bare();
   const Jid other = contact.bare();
   const bool local_contact = is_local_user(other);
@@ -105,7 +105,7 @@ RosterResult RosterStore::subscribe(const Jid& user, const Jid& contact) {
   return {};
 }
 
-RosterResult RosterStore::approve(const Jid& user, const Jid& contact) {
+RosterResult RosterStore::approve(const Caller& user, const Jid& contact) {
   const Jid owner = user.bare();
   const Jid other = contact.bare();
   std::lock_guard lock(mutex_);
@@ -125,7 +125,7 @@ RosterResult RosterStore::approve(const Jid& user, const Jid& contact) {
   return {};
 }
 
-RosterResult RosterStore::remove(const Jid& user, const Jid& contact) {
+RosterResult RosterStore::remove(const Caller& user, const Jid& contact) {
   const Jid owner = user.bare();
   const Jid other = contact.bare();
   std::lock_guard lock(mutex_);

@@ -14,15 +14,15 @@ namespace mimrest::memory::detail {
 
 /// Thread-safe: one mutex guards every roster, so that a change touching both
 /// sides (subscribe, approve, remove) is atomic. Items keep insertion order.
-class RosterStore final : public SyncRoster {
+class RosterStore final : public SyncRoster<NullMutex> {
  public:
   explicit RosterStore(const UserDirectory& users);
 
-  RosterItemsResult items(const Jid& user) override;
-  RosterResult add(const Jid& user, const Jid& contact) override;
-  RosterResult subscribe(const Jid& user, const Jid& contact) override;
-  RosterResult approve(const Jid& user, const Jid& contact) override;
-  RosterResult remove(const Jid& user, const Jid& contact) override;
+  RosterItemsResult items(const Caller& user) override;
+  RosterResult add(const Caller& user, const Jid& contact) override;
+  RosterResult subscribe(const Caller& user, const Jid& contact) override;
+  RosterResult approve(const Caller& user, const Jid& contact) override;
+  RosterResult remove(const Caller& user, const Jid& contact) override;
   /// Forgets a user's roster (the account is deleted).
   void remove_owner(const Jid& user);
 

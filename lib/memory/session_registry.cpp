@@ -60,7 +60,7 @@ void DeliveryList::deliver(const RoutedStanzaPtr& stanza) const {
 SessionRegistry::SessionRegistry() : table_(std::make_shared<Table>()) {}
 SessionRegistry::~SessionRegistry() = default;
 
-OpenSessionResult SessionRegistry::open_session(const Jid& full_jid,
+OpenSessionResult SessionRegistry::open_session(const Caller& full_jid,
                                                 std::shared_ptr<StanzaSink> sink) {
   auto entry = std::make_shared<SessionEntry>();
   entry->sink = std::move(sink);

@@ -40,12 +40,12 @@ class DeliveryList {
 /// and a Session may be destroyed while a delivery to it is in progress. A
 /// delivery that had already passed the `open` check when the Session was
 /// destroyed may still complete; none starts later than that.
-class SessionRegistry final : public SyncSessionManager {
+class SessionRegistry final : public SyncSessionManager<NullMutex> {
  public:
   SessionRegistry();
   ~SessionRegistry() override;
 
-  OpenSessionResult open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink) override;
+  OpenSessionResult open_session(const Caller& full_jid, std::shared_ptr<StanzaSink> sink) override;
   /// The open sessions of `user` (any resource).
   DeliveryList sessions_of(const Jid& user) const;
   std::size_t session_count(const Jid& user) const;

@@ -54,7 +54,7 @@ RotateResult TokenTable::rotate(const std::string& refresh_hash,
   return RotateOutcome::rotated;
 }
 
-TokenChangeResult TokenTable::revoke_user(const Jid& user) {
+TokenChangeResult TokenTable::revoke_user(const Caller& user) {
   const Jid bare = user.bare();
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto it = by_hash_.begin(); it != by_hash_.end();) {

@@ -16,13 +16,13 @@ namespace mimrest::memory::detail {
 /// revocation are atomic. Expired records are purged whenever new ones are
 /// issued, so the table holds only live tokens (and spent refresh tokens
 /// until they expire, to detect a replay).
-class TokenTable final : public SyncTokenStore {
+class TokenTable final : public SyncTokenStore<NullMutex> {
  public:
   TokenChangeResult issue(const std::vector<TokenRecord>& records, std::int64_t now_us) override;
   TokenLookupResult find(const std::string& hash, std::int64_t now_us) override;
   RotateResult rotate(const std::string& refresh_hash, const std::vector<TokenRecord>& replacements,
                       std::int64_t now_us) override;
-  TokenChangeResult revoke_user(const Jid& user) override;
+  TokenChangeResult revoke_user(const Caller& user) override;
 
   std::size_t size() const;
 

@@ -30,7 +30,7 @@ bool UserDirectory::is_local_domain(std::string_view domain) const {
   return domains_.count(std::string(domain)) != 0;
 }
 
-Expected<void, AccountError> UserDirectory::add_user(const Jid& user, std::string_view password) {
+AccountResult UserDirectory::add_user(const Jid& user, std::string_view password) {
   if (!user.is_bare() || user.local().empty()) {
     return unexpected(AccountError::invalid_jid);
   }
@@ -48,8 +48,7 @@ Expected<void, AccountError> UserDirectory::add_user(const Jid& user, std::strin
   return {};
 }
 
-Expected<void, AccountError> UserDirectory::set_password(const Jid& user,
-                                                         std::string_view password) {
+AccountResult UserDirectory::set_password(const Jid& user, std::string_view password) {
   if (!user.is_bare() || user.local().empty()) {
     return unexpected(AccountError::invalid_jid);
   }
@@ -93,7 +92,7 @@ CredentialsResult UserDirectory::find(const Jid& user) {
   return std::optional<ScramCredentials>(it->second.credentials);
 }
 
-Expected<void, AccountError> UserDirectory::remove_user(const Jid& user) {
+AccountResult UserDirectory::remove_user(const Jid& user) {
   std::unique_lock lock(mutex_);
   if (accounts_.erase(user.bare()) == 0) {
     return unexpected(AccountError::not_found);

@@ -19,12 +19,12 @@ namespace mimrest::memory::detail {
 
 /// Accounts on the local domains. Thread-safe: one shared_mutex guards the
 /// account table; the slow PBKDF2 derivation always runs outside it.
-class UserDirectory final : public SyncScramCredentialStore {
+class UserDirectory final : public SyncScramCredentialStore<NullMutex> {
  public:
   UserDirectory(const std::vector<std::string>& domains, unsigned password_iterations);
 
-  Expected<void, AccountError> add_user(const Jid& user, std::string_view password);
-  Expected<void, AccountError> set_password(const Jid& user, std::string_view password);
+  AccountResult add_user(const Jid& user, std::string_view password);
+  AccountResult set_password(const Jid& user, std::string_view password);
   bool exists(const Jid& user) const;
   /// Whether `domain` (prepared) is one of the local domains. Lock-free: the
   /// domain list never changes after construction.
@@ -32,7 +32,7 @@ class UserDirectory final : public SyncScramCredentialStore {
   /// Bumped on every password change; 0 for an unknown user.
   std::uint64_t credentials_version(const Jid& user) const;
 
-  Expected<void, AccountError> remove_user(const Jid& user);
+  AccountResult remove_user(const Jid& user);
   /// Every account, sorted.
   std::vector<Jid> list() const;
 

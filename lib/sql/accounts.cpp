@@ -150,7 +150,7 @@ void SqlCredentialStore::async_find(const Jid& user, Completion<CredentialsResul
       std::move(done)));
 }
 
-std::optional<AccountError> Accounts::check(const Jid& user) const {
+std::optional<AccountError> AccountTable::check(const Jid& user) const {
   if (!user.is_bare() || user.local().empty()) {
     return AccountError::invalid_jid;
   }
@@ -160,7 +160,7 @@ std::optional<AccountError> Accounts::check(const Jid& user) const {
   return std::nullopt;
 }
 
-Expected<void, AccountError> Accounts::add_user(const Jid& user, std::string_view password) {
+AccountResult AccountTable::add_user(const Jid& user, std::string_view password) {
   if (auto error = check(user)) {
     return unexpected(*error);
   }
@@ -172,7 +172,7 @@ Expected<void, AccountError> Accounts::add_user(const Jid& user, std::string_vie
     return unexpected(AccountError::already_exists);  // a cheap answer before hashing
   }
   auto credentials = make_scram_credentials(password, hosting_.config().password_iterations);
-  using Result = Expected<void, AccountError>;
+  using Result = AccountResult;
   return wait_for<Result>([&](Completion<Result> done) {
     store_.write(write_job<Result>(
         [name = user.bare_string(), credentials](Connection& db, WriteContext& context) -> Result {
@@ -186,7 +186,7 @@ Expected<void, AccountError> Accounts::add_user(const Jid& user, std::string_vie
   });
 }
 
-Expected<void, AccountError> Accounts::set_password(const Jid& user, std::string_view password) {
+AccountResult AccountTable::set_password(const Jid& user, std::string_view password) {
   if (auto error = check(user)) {
     return unexpected(*error);
   }
@@ -198,7 +198,7 @@ Expected<void, AccountError> Accounts::set_password(const Jid& user, std::string
     return unexpected(AccountError::not_found);
   }
   auto credentials = make_scram_credentials(password, hosting_.config().password_iterations);
-  using Result = Expected<void, AccountError>;
+  using Result = AccountResult;
   auto result = wait_for<Result>([&](Completion<Result> done) {
     store_.write(write_job<Result>(
         [name = user.bare_string(), credentials](Connection& db, WriteContext& context) -> Result {
@@ -219,14 +219,15 @@ Expected<void, AccountError> Accounts::set_password(const Jid& user, std::string
   return result;
 }
 
-Expected<void, AccountError> Accounts::remove_user(const Jid& user) {
+AccountResult AccountTable::remove_user(const Jid& user) {
   if (auto error = check(user)) {
     return unexpected(*error);
   }
-  using Result = Expected<void, AccountError>;
+  using Result = AccountResult;
   auto result = wait_for<Result>([&](Completion<Result> done) {
     store_.write(write_job<Result>(
-        [name = user.bare_string()](Connection& db, WriteContext& context) -> Result {
+        [name = user.bare_string(), &hosting = hosting_](Connection& db,
+                                                         WriteContext& context) -> Result {
           auto id = find_jid(db, name);
           if (!id || !account_exists(db, name)) {
             return unexpected(AccountError::not_found);
@@ -244,7 +245,8 @@ Expected<void, AccountError> Accounts::remove_user(const Jid& user) {
             }
           }
           for (const auto& room : rooms) {
-            auto left = change_affiliation(db, context, name, room, name, Affiliation::none);
+            auto left =
+                change_affiliation(db, context, hosting, name, room, name, Affiliation::none);
             if (!left) {
               throw DbError(Failure::internal, "cannot leave room " + room);
             }
@@ -264,8 +266,8 @@ Expected<void, AccountError> Accounts::remove_user(const Jid& user) {
   return result;
 }
 
-Expected<std::vector<Jid>, AccountError> Accounts::list_users() {
-  using Result = Expected<std::vector<Jid>, AccountError>;
+Expected<std::vector<Jid>, Error<AccountError>> AccountTable::list_users() {
+  using Result = Expected<std::vector<Jid>, Error<AccountError>>;
   return wait_for<Result>([&](Completion<Result> done) {
     store_.read(read_job<Result>(
         [](Connection& db) -> Result {
@@ -282,11 +284,11 @@ Expected<std::vector<Jid>, AccountError> Accounts::list_users() {
   });
 }
 
-Expected<bool, AccountError> Accounts::user_exists(const Jid& user) {
+Expected<bool, Error<AccountError>> AccountTable::user_exists(const Jid& user) {
   if (!hosting_.is_local_user_jid(user.bare())) {
     return false;
   }
-  using Result = Expected<bool, AccountError>;
+  using Result = Expected<bool, Error<AccountError>>;
   return wait_for<Result>([&](Completion<Result> done) {
     store_.read(read_job<Result>(
         [name = user.bare_string()](Connection& db) -> Result { return account_exists(db, name); },

@@ -41,7 +41,7 @@ class CurrentCredentialsVerifier final : public PasswordVerifier {
  private:
   /// Checks a password given together with the credentials it is checked
   /// against (so that the cache's key covers them).
-  class Check final : public SyncPasswordVerifier {
+  class Check final : public SyncPasswordVerifier<NullMutex> {
    public:
     VerifyResult verify(const Jid& user, std::string_view credentials_and_password) override;
   };
@@ -54,16 +54,16 @@ class CurrentCredentialsVerifier final : public PasswordVerifier {
 
 /// Account administration (ReferenceBackend), blocking until committed.
 /// `forget_logins` runs after a committed password change or deletion.
-class Accounts {
+class AccountTable {
  public:
-  Accounts(Store& store, const Hosting& hosting, std::function<void(const Jid&)> forget_logins)
+  AccountTable(Store& store, const Hosting& hosting, std::function<void(const Jid&)> forget_logins)
       : store_(store), hosting_(hosting), forget_logins_(std::move(forget_logins)) {}
 
-  Expected<void, AccountError> add_user(const Jid& user, std::string_view password);
-  Expected<void, AccountError> set_password(const Jid& user, std::string_view password);
-  Expected<void, AccountError> remove_user(const Jid& user);
-  Expected<std::vector<Jid>, AccountError> list_users();
-  Expected<bool, AccountError> user_exists(const Jid& user);
+  AccountResult add_user(const Jid& user, std::string_view password);
+  AccountResult set_password(const Jid& user, std::string_view password);
+  AccountResult remove_user(const Jid& user);
+  Expected<std::vector<Jid>, Error<AccountError>> list_users();
+  Expected<bool, Error<AccountError>> user_exists(const Jid& user);
 
  private:
   /// invalid_jid or unknown_domain for a JID that cannot be an account.

@@ -3,20 +3,21 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/detail/archive_bounds.hpp"
 #include "sql/jobs.hpp"
 #include "sql/queries.hpp"
 
 namespace mimrest::sql::detail {
 
-void ChatRouter::async_route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml,
+void ChatRouter::async_route_chat_message(const Caller& from, const Jid& to, std::string stanza_xml,
                                           Completion<RouteResult> done) {
   Jid sender = from.bare();
   Jid recipient = to.bare();
   const bool local_domain = hosting_.is_local_domain(recipient.domain());
   auto stanza = std::make_shared<const std::string>(std::move(stanza_xml));
   store_.write(write_job<RouteResult>(
-      [sender = std::move(sender), recipient = std::move(recipient), local_domain, stanza](
-          Connection& db, WriteContext& context) -> RouteResult {
+      [sender = std::move(sender), recipient = std::move(recipient), local_domain, stanza,
+       &hosting = hosting_](Connection& db, WriteContext& context) -> RouteResult {
         const std::string sender_text = sender.bare_string();
         const std::string recipient_text = recipient.bare_string();
         const std::int64_t sender_id = context.jid(db, sender_text);
@@ -27,13 +28,17 @@ void ChatRouter::async_route_chat_message(const Jid& from, const Jid& to, std::s
           // One archive, one row: it is also what the recipient receives.
           const auto seq = context.next_sequence();
           insert_row(db, seq, sender_id, sender_id, RowKind::received, *stanza);
+          hosting.observe_chat(context, sender, sender, true, seq, stanza);
           context.deliver({recipient}, RoutedStanza::make(*stanza, seq));
           return {};
         }
-        insert_row(db, context.next_sequence(), sender_id, recipient_id, RowKind::sent, *stanza);
+        const auto sent = context.next_sequence();
+        insert_row(db, sent, sender_id, recipient_id, RowKind::sent, *stanza);
+        hosting.observe_chat(context, sender, recipient, true, sent, stanza);
         if (local_recipient) {
           const auto seq = context.next_sequence();
           insert_row(db, seq, recipient_id, sender_id, RowKind::received, *stanza);
+          hosting.observe_chat(context, recipient, sender, false, seq, stanza);
           context.deliver({recipient}, RoutedStanza::make(*stanza, seq));
         }
         return {};
@@ -53,8 +58,9 @@ void ChatArchive::async_messages(const ArchiveQuery& query, Completion<ArchiveRe
     return;
   }
   store_.read(read_job<ArchiveResult>(
-      [owner = std::move(owner), peer = std::move(peer), before = query.before_us,
-       after = query.after_us, limit](Connection& db) -> ArchiveResult {
+      [owner = std::move(owner), peer = std::move(peer),
+       before = mimrest::detail::upper_bound_us(query),
+       after = mimrest::detail::lower_bound_us(query), limit](Connection& db) -> ArchiveResult {
         return read_rows(db, owner, peer, before, after, limit);
       },
       std::move(done)));

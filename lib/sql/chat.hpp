@@ -13,7 +13,7 @@ namespace mimrest::sql::detail {
 class ChatRouter final : public MessageRouter {
  public:
   ChatRouter(Store& store, const Hosting& hosting) : store_(store), hosting_(hosting) {}
-  void async_route_chat_message(const Jid& from, const Jid& to, std::string stanza_xml,
+  void async_route_chat_message(const Caller& from, const Jid& to, std::string stanza_xml,
                                 Completion<RouteResult> done) override;
 
  private:

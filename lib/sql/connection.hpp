@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "mimrest/backend/failure.hpp"
+#include "mimrest/backend/error.hpp"
 #include "sql/dialect.hpp"
 
 namespace mimrest::sql::detail {

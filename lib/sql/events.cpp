@@ -9,7 +9,7 @@
 
 namespace mimrest::sql::detail {
 
-void SqlEventLog::async_events_after(const Jid& user, std::uint64_t after, std::size_t limit,
+void SqlEventLog::async_events_after(const Caller& user, std::uint64_t after, std::size_t limit,
                                      Completion<EventsResult> done) {
   if (limit == 0) {
     done(EventsResult(std::vector<LoggedEvent>{}));

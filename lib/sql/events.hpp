@@ -12,7 +12,7 @@ namespace mimrest::sql::detail {
 class SqlEventLog final : public EventLog {
  public:
   explicit SqlEventLog(Store& store) : store_(store) {}
-  void async_events_after(const Jid& user, std::uint64_t after, std::size_t limit,
+  void async_events_after(const Caller& user, std::uint64_t after, std::size_t limit,
                           Completion<EventsResult> done) override;
   void async_last_sequence(Completion<SequenceResult> done) override;
 

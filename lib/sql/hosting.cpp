@@ -1,6 +1,7 @@
 #include "sql/hosting.hpp"
 
 #include "mimrest/api_config.hpp"
+#include "sql/store.hpp"
 
 namespace mimrest::sql::detail {
 
@@ -41,6 +42,34 @@ std::optional<std::string> Hosting::service_domain(std::string_view user_domain)
     return std::nullopt;
   }
   return muc_light_service(config_.muc_light_host, domain);
+}
+
+void Hosting::observe_chat(WriteContext& context, const Jid& owner, const Jid& with, bool outgoing,
+                           std::uint64_t seq,
+                           const std::shared_ptr<const std::string>& stanza) const {
+  if (config_.observers.empty()) {
+    return;
+  }
+  context.on_commit([observers = config_.observers, owner, with, outgoing, seq, stanza] {
+    const ArchivedMessage row{std::to_string(seq), static_cast<std::int64_t>(seq), *stanza};
+    for (const auto& observer : observers) {
+      observer->chat_archived(owner, with, outgoing, row);
+    }
+  });
+}
+
+void Hosting::observe_room(WriteContext& context, const Jid& room, const Jid& sender,
+                           std::uint64_t seq,
+                           const std::shared_ptr<const std::string>& stanza) const {
+  if (config_.observers.empty()) {
+    return;
+  }
+  context.on_commit([observers = config_.observers, room, sender, seq, stanza] {
+    const ArchivedMessage row{std::to_string(seq), static_cast<std::int64_t>(seq), *stanza};
+    for (const auto& observer : observers) {
+      observer->room_archived(room, sender, row);
+    }
+  });
 }
 
 }  // namespace mimrest::sql::detail

@@ -1,6 +1,8 @@
 // Internal: what every part of the SQL backend knows of the configuration.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +12,8 @@
 #include "mimrest/jid.hpp"
 
 namespace mimrest::sql::detail {
+
+class WriteContext;
 
 class Hosting {
  public:
@@ -23,6 +27,15 @@ class Hosting {
   /// The MUC Light service of a user domain, nullopt when MUC Light is off
   /// or the domain is not hosted.
   std::optional<std::string> service_domain(std::string_view user_domain) const;
+
+  /// Tells the configured observers, once `context`'s transaction has
+  /// committed, of a row archived with sequence `seq` in `owner`'s
+  /// one-to-one archive (`with` the other party) ...
+  void observe_chat(WriteContext& context, const Jid& owner, const Jid& with, bool outgoing,
+                    std::uint64_t seq, const std::shared_ptr<const std::string>& stanza) const;
+  /// ... or in `room`'s archive, caused by `sender`.
+  void observe_room(WriteContext& context, const Jid& room, const Jid& sender, std::uint64_t seq,
+                    const std::shared_ptr<const std::string>& stanza) const;
 
  private:
   HostingConfig config_;

@@ -14,26 +14,11 @@
 
 namespace mimrest::sql::detail {
 
-/// The error of each interface that says "the storage failed".
-inline Failure error_from(Failure failure, Failure*) {
-  return failure;
-}
-inline RosterError error_from(Failure failure, RosterError*) {
-  return failure == Failure::unavailable ? RosterError::unavailable : RosterError::internal;
-}
-inline RoomError error_from(Failure failure, RoomError*) {
-  return room_error(failure == Failure::unavailable ? RoomErrorKind::unavailable
-                                                    : RoomErrorKind::internal);
-}
-inline AccountError error_from(Failure failure, AccountError*) {
-  return failure == Failure::unavailable ? AccountError::unavailable : AccountError::internal;
-}
-
-/// `Result` (an Expected) holding the storage failure.
+/// `Result` (an Expected) holding the storage failure: every interface's
+/// error converts from a Failure.
 template <class Result>
 Result failure_result(Failure failure) {
-  using Error = std::decay_t<decltype(std::declval<const Result&>().error())>;
-  return unexpected(error_from(failure, static_cast<Error*>(nullptr)));
+  return unexpected(failure);
 }
 
 /// A write request: `fn(Connection&, WriteContext&) -> Result`. A result

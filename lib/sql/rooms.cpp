@@ -8,6 +8,7 @@
 
 #include <pugixml.hpp>
 
+#include "core/detail/archive_bounds.hpp"
 #include "core/detail/stanza_xml.hpp"
 #include "mimrest/crypto.hpp"
 #include "sql/jobs.hpp"
@@ -65,7 +66,7 @@ std::string affiliation_message(const std::string& room, const std::vector<Chang
 }
 
 Unexpected<RoomError> fail(RoomErrorKind kind) {
-  return unexpected(room_error(kind));
+  return unexpected(RoomError(kind));
 }
 
 std::int64_t affiliation_code(Affiliation affiliation) {
@@ -127,9 +128,9 @@ std::vector<Jid> removed_users(const std::string& stanza_xml) {
   return users;
 }
 
-RoomResult change_affiliation(Connection& db, WriteContext& context, const std::string& actor,
-                              const std::string& room, const std::string& target,
-                              Affiliation affiliation) {
+RoomResult change_affiliation(Connection& db, WriteContext& context, const Hosting& hosting,
+                              const std::string& actor, const std::string& room,
+                              const std::string& target, Affiliation affiliation) {
   auto found = find_room(db, room);
   if (!found) {
     return fail(RoomErrorKind::room_not_found);
@@ -200,18 +201,21 @@ RoomResult change_affiliation(Connection& db, WriteContext& context, const std::
   }
   const auto seq = context.next_sequence();
   insert_row(db, seq, found->jid, std::nullopt, RowKind::room, message);
+  auto row = std::make_shared<const std::string>(message);
+  hosting.observe_room(context, stored_jid(room), stored_jid(actor), seq, row);
   context.deliver(std::move(recipients), RoutedStanza::make(std::move(message), seq));
   return {};
 }
 
-std::optional<std::string> SqlMucLight::service_domain(std::string_view user_domain) const {
-  return hosting_.service_domain(user_domain);
+void SqlMucLight::async_service_domain(std::string_view user_domain,
+                                       Completion<ServiceDomainResult> done) {
+  done(hosting_.service_domain(user_domain));
 }
 
-void SqlMucLight::async_create_room(const Jid& owner, const std::optional<Jid>& room,
+void SqlMucLight::async_create_room(const Caller& owner, const std::optional<Jid>& room,
                                     const RoomConfig& config, Completion<CreateRoomResult> done) {
   const Jid creator = owner.bare();
-  const auto service = service_domain(creator.domain());
+  const auto service = hosting_.service_domain(creator.domain());
   if (!service) {
     done(fail(RoomErrorKind::room_not_found));
     return;
@@ -273,7 +277,7 @@ void SqlMucLight::async_create_room(const Jid& owner, const std::optional<Jid>& 
       std::move(done)));
 }
 
-void SqlMucLight::async_user_rooms(const Jid& user, Completion<UserRoomsResult> done) {
+void SqlMucLight::async_user_rooms(const Caller& user, Completion<UserRoomsResult> done) {
   store_.read(read_job<UserRoomsResult>(
       [member = user.bare_string()](Connection& db) -> UserRoomsResult {
         std::vector<RoomSummary> rooms;
@@ -291,7 +295,7 @@ void SqlMucLight::async_user_rooms(const Jid& user, Completion<UserRoomsResult> 
       std::move(done)));
 }
 
-void SqlMucLight::async_room_info(const Jid& user, const Jid& room,
+void SqlMucLight::async_room_info(const Caller& user, const Jid& room,
                                   Completion<RoomInfoResult> done) {
   store_.read(read_job<RoomInfoResult>(
       [member = user.bare_string(), room = room.bare()](Connection& db) -> RoomInfoResult {
@@ -318,7 +322,7 @@ void SqlMucLight::async_room_info(const Jid& user, const Jid& room,
       std::move(done), true));
 }
 
-void SqlMucLight::async_set_config(const Jid& user, const Jid& room, const RoomConfig& config,
+void SqlMucLight::async_set_config(const Caller& user, const Jid& room, const RoomConfig& config,
                                    Completion<RoomResult> done) {
   const bool all_can_configure = hosting_.config().all_can_configure;
   store_.write(write_job<RoomResult>(
@@ -338,17 +342,17 @@ void SqlMucLight::async_set_config(const Jid& user, const Jid& room, const RoomC
       std::move(done)));
 }
 
-void SqlMucLight::async_set_affiliation(const Jid& actor, const Jid& room, const Jid& target,
+void SqlMucLight::async_set_affiliation(const Caller& actor, const Jid& room, const Jid& target,
                                         Affiliation affiliation, Completion<RoomResult> done) {
   store_.write(write_job<RoomResult>(
       [actor = actor.bare_string(), room = room.bare_string(), target = target.bare_string(),
-       affiliation](Connection& db, WriteContext& context) -> RoomResult {
-        return change_affiliation(db, context, actor, room, target, affiliation);
+       affiliation, &hosting = hosting_](Connection& db, WriteContext& context) -> RoomResult {
+        return change_affiliation(db, context, hosting, actor, room, target, affiliation);
       },
       std::move(done)));
 }
 
-void SqlMucLight::async_send_message(const Jid& sender, const Jid& room, std::string stanza_xml,
+void SqlMucLight::async_send_message(const Caller& sender, const Jid& room, std::string stanza_xml,
                                      Completion<RoomResult> done) {
   const Jid sender_jid = sender.bare();
   const Jid room_jid = room.bare();
@@ -364,14 +368,15 @@ void SqlMucLight::async_send_message(const Jid& sender, const Jid& room, std::st
   set_attribute(message, "from", room_jid.bare_string() + "/" + sender_jid.bare_string());
   auto archived = std::make_shared<const std::string>(serialize_stanza(document));
   store_.write(write_job<RoomResult>(
-      [member = sender_jid.bare_string(), room = room_jid.bare_string(), archived](
-          Connection& db, WriteContext& context) -> RoomResult {
+      [member = sender_jid.bare_string(), room = room_jid.bare_string(), archived, sender_jid,
+       room_jid, &hosting = hosting_](Connection& db, WriteContext& context) -> RoomResult {
         auto found = occupied(db, room, member);
         if (!found) {
           return unexpected(found.error());
         }
         const auto seq = context.next_sequence();
         insert_row(db, seq, found->room.jid, std::nullopt, RowKind::room, *archived);
+        hosting.observe_room(context, room_jid, sender_jid, seq, archived);
         context.deliver(recipients_of(found->occupants), RoutedStanza::make(*archived, seq));
         return {};
       },
@@ -382,8 +387,10 @@ void SqlMucLight::async_messages(const RoomArchiveQuery& query,
                                  Completion<RoomMessagesResult> done) {
   const std::size_t limit = std::min(query.limit, hosting_.config().max_result_limit);
   store_.read(read_job<RoomMessagesResult>(
-      [member = query.user.bare_string(), room = query.room.bare_string(), before = query.before_us,
-       after = query.after_us, limit](Connection& db) -> RoomMessagesResult {
+      [member = query.user.bare_string(), room = query.room.bare_string(),
+       before = mimrest::detail::upper_bound_us(query),
+       after = mimrest::detail::lower_bound_us(query),
+       limit](Connection& db) -> RoomMessagesResult {
         auto found = occupied(db, room, member);
         if (!found) {
           return unexpected(found.error());

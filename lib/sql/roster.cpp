@@ -80,7 +80,7 @@ std::optional<Pair> find_item(Connection& db, const std::string& owner,
 
 }  // namespace
 
-void SqlRoster::async_items(const Jid& user, Completion<RosterItemsResult> done) {
+void SqlRoster::async_items(const Caller& user, Completion<RosterItemsResult> done) {
   store_.read(read_job<RosterItemsResult>(
       [owner = user.bare_string()](Connection& db) -> RosterItemsResult {
         std::vector<RosterItem> items;
@@ -98,7 +98,7 @@ void SqlRoster::async_items(const Jid& user, Completion<RosterItemsResult> done)
       std::move(done)));
 }
 
-void SqlRoster::async_add(const Jid& user, const Jid& contact, Completion<RosterResult> done) {
+void SqlRoster::async_add(const Caller& user, const Jid& contact, Completion<RosterResult> done) {
   const bool local = hosting_.is_local_domain(contact.domain());
   store_.write(write_job<RosterResult>(
       [owner = user.bare_string(), other = contact.bare_string(), local](
@@ -112,7 +112,7 @@ void SqlRoster::async_add(const Jid& user, const Jid& contact, Completion<Roster
       std::move(done)));
 }
 
-void SqlRoster::async_subscribe(const Jid& user, const Jid& contact,
+void SqlRoster::async_subscribe(const Caller& user, const Jid& contact,
                                 Completion<RosterResult> done) {
   const bool local = hosting_.is_local_domain(contact.domain());
   store_.write(write_job<RosterResult>(
@@ -136,7 +136,8 @@ void SqlRoster::async_subscribe(const Jid& user, const Jid& contact,
       std::move(done)));
 }
 
-void SqlRoster::async_approve(const Jid& user, const Jid& contact, Completion<RosterResult> done) {
+void SqlRoster::async_approve(const Caller& user, const Jid& contact,
+                              Completion<RosterResult> done) {
   store_.write(write_job<RosterResult>(
       [owner = user.bare_string(), other = contact.bare_string()](Connection& db,
                                                                   WriteContext&) -> RosterResult {
@@ -156,7 +157,8 @@ void SqlRoster::async_approve(const Jid& user, const Jid& contact, Completion<Ro
       std::move(done)));
 }
 
-void SqlRoster::async_remove(const Jid& user, const Jid& contact, Completion<RosterResult> done) {
+void SqlRoster::async_remove(const Caller& user, const Jid& contact,
+                             Completion<RosterResult> done) {
   store_.write(write_job<RosterResult>(
       [owner = user.bare_string(), other = contact.bare_string()](Connection& db,
                                                                   WriteContext&) -> RosterResult {

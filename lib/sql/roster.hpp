@@ -12,11 +12,13 @@ class SqlRoster final : public Roster {
  public:
   SqlRoster(Store& store, const Hosting& hosting) : store_(store), hosting_(hosting) {}
 
-  void async_items(const Jid& user, Completion<RosterItemsResult> done) override;
-  void async_add(const Jid& user, const Jid& contact, Completion<RosterResult> done) override;
-  void async_subscribe(const Jid& user, const Jid& contact, Completion<RosterResult> done) override;
-  void async_approve(const Jid& user, const Jid& contact, Completion<RosterResult> done) override;
-  void async_remove(const Jid& user, const Jid& contact, Completion<RosterResult> done) override;
+  void async_items(const Caller& user, Completion<RosterItemsResult> done) override;
+  void async_add(const Caller& user, const Jid& contact, Completion<RosterResult> done) override;
+  void async_subscribe(const Caller& user, const Jid& contact,
+                       Completion<RosterResult> done) override;
+  void async_approve(const Caller& user, const Jid& contact,
+                     Completion<RosterResult> done) override;
+  void async_remove(const Caller& user, const Jid& contact, Completion<RosterResult> done) override;
 
  private:
   Store& store_;

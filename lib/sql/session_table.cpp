@@ -56,7 +56,7 @@ SessionTable::SessionTable() : table_(std::make_shared<Table>()) {
 
 SessionTable::~SessionTable() = default;
 
-void SessionTable::async_open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink,
+void SessionTable::async_open_session(const Caller& full_jid, std::shared_ptr<StanzaSink> sink,
                                       Completion<OpenSessionResult> done) {
   auto entry = std::make_shared<SessionEntry>();
   entry->sink = std::move(sink);

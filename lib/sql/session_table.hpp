@@ -31,7 +31,7 @@ class SessionTable final : public SessionManager {
   SessionTable(const SessionTable&) = delete;
   SessionTable& operator=(const SessionTable&) = delete;
 
-  void async_open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink,
+  void async_open_session(const Caller& full_jid, std::shared_ptr<StanzaSink> sink,
                           Completion<OpenSessionResult> done) override;
 
   /// The open sessions of `user` (bare), appended to `out`.

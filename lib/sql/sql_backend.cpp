@@ -183,7 +183,7 @@ struct SqlBackend::Impl {
       current = std::make_unique<CurrentCredentialsVerifier>(*credentials, iterations);
       verifier = current.get();
     }
-    accounts = std::make_unique<Accounts>(*store, hosting, [this](const Jid& user) {
+    accounts = std::make_unique<AccountTable>(*store, hosting, [this](const Jid& user) {
       if (cache) {
         cache->invalidate(user);
       }
@@ -225,7 +225,7 @@ struct SqlBackend::Impl {
   std::unique_ptr<CachingPasswordVerifier> cache;       // PostgreSQL
   std::unique_ptr<CurrentCredentialsVerifier> current;  // SQLite
   PasswordVerifier* verifier = nullptr;                 // one of them
-  std::unique_ptr<Accounts> accounts;
+  std::unique_ptr<AccountTable> accounts;
   std::unique_ptr<ChatRouter> router;
   std::unique_ptr<ChatArchive> archive;
   std::unique_ptr<SqlRoster> roster;
@@ -253,35 +253,28 @@ SqlBackend::SqlBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqlBackend::~SqlBackend() = default;
 
 Backend SqlBackend::backend() {
-  Backend result;
-  result.passwords = impl_->verifier;
-  result.router = impl_->router.get();
-  result.archive = impl_->archive.get();
-  result.roster = impl_->roster.get();
-  result.muc_light = impl_->muc_light.get();
-  result.sessions = &impl_->sessions;
-  result.tokens = impl_->tokens.get();
-  result.events = impl_->events.get();
-  return result;
+  Impl& parts = *impl_;
+  return backend_of(*parts.verifier, *parts.router, *parts.archive, *parts.roster, *parts.muc_light,
+                    parts.sessions, *parts.tokens, *parts.events);
 }
 
-Expected<void, AccountError> SqlBackend::add_user(const Jid& user, std::string_view password) {
+AccountResult SqlBackend::add_user(const Jid& user, std::string_view password) {
   return impl_->accounts->add_user(user, password);
 }
 
-Expected<void, AccountError> SqlBackend::set_password(const Jid& user, std::string_view password) {
+AccountResult SqlBackend::set_password(const Jid& user, std::string_view password) {
   return impl_->accounts->set_password(user, password);
 }
 
-Expected<void, AccountError> SqlBackend::remove_user(const Jid& user) {
+AccountResult SqlBackend::remove_user(const Jid& user) {
   return impl_->accounts->remove_user(user);
 }
 
-Expected<std::vector<Jid>, AccountError> SqlBackend::list_users() {
+Expected<std::vector<Jid>, Error<AccountError>> SqlBackend::list_users() {
   return impl_->accounts->list_users();
 }
 
-Expected<bool, AccountError> SqlBackend::user_exists(const Jid& user) {
+Expected<bool, Error<AccountError>> SqlBackend::user_exists(const Jid& user) {
   return impl_->accounts->user_exists(user);
 }
 

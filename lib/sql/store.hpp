@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "mimrest/backend/failure.hpp"
+#include "mimrest/backend/error.hpp"
 #include "sql/connection.hpp"
 #include "sql/dispatcher.hpp"
 

@@ -111,7 +111,7 @@ void SqlTokenStore::async_rotate(const std::string& refresh_hash,
       std::move(done)));
 }
 
-void SqlTokenStore::async_revoke_user(const Jid& user, Completion<TokenChangeResult> done) {
+void SqlTokenStore::async_revoke_user(const Caller& user, Completion<TokenChangeResult> done) {
   store_.write(write_job<TokenChangeResult>(
       [user = user.bare_string()](Connection& db, WriteContext&) -> TokenChangeResult {
         revoke_tokens(db, user);

@@ -19,7 +19,7 @@ class SqlTokenStore final : public TokenStore {
                   Completion<TokenLookupResult> done) override;
   void async_rotate(const std::string& refresh_hash, const std::vector<TokenRecord>& replacements,
                     std::int64_t now_us, Completion<RotateResult> done) override;
-  void async_revoke_user(const Jid& user, Completion<TokenChangeResult> done) override;
+  void async_revoke_user(const Caller& user, Completion<TokenChangeResult> done) override;
 
  private:
   Store& store_;

@@ -66,7 +66,7 @@ class SlowRoster final : public mimrest::Roster {
     }
   }
 
-  void async_items(const mimrest::Jid& user,
+  void async_items(const mimrest::Caller& user,
                    mimrest::Completion<mimrest::RosterItemsResult> done) override {
     calls.fetch_add(1);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -75,19 +75,19 @@ class SlowRoster final : public mimrest::Roster {
       inner_.async_items(user, done);
     });
   }
-  void async_add(const mimrest::Jid& user, const mimrest::Jid& contact,
+  void async_add(const mimrest::Caller& user, const mimrest::Jid& contact,
                  mimrest::Completion<mimrest::RosterResult> done) override {
     inner_.async_add(user, contact, std::move(done));
   }
-  void async_subscribe(const mimrest::Jid& user, const mimrest::Jid& contact,
+  void async_subscribe(const mimrest::Caller& user, const mimrest::Jid& contact,
                        mimrest::Completion<mimrest::RosterResult> done) override {
     inner_.async_subscribe(user, contact, std::move(done));
   }
-  void async_approve(const mimrest::Jid& user, const mimrest::Jid& contact,
+  void async_approve(const mimrest::Caller& user, const mimrest::Jid& contact,
                      mimrest::Completion<mimrest::RosterResult> done) override {
     inner_.async_approve(user, contact, std::move(done));
   }
-  void async_remove(const mimrest::Jid& user, const mimrest::Jid& contact,
+  void async_remove(const mimrest::Caller& user, const mimrest::Jid& contact,
                     mimrest::Completion<mimrest::RosterResult> done) override {
     inner_.async_remove(user, contact, std::move(done));
   }

@@ -211,6 +211,11 @@ T await(Start start) {
 struct Calls {
   Backend api;
 
+  std::optional<std::string> service_domain(std::string_view user_domain) {
+    auto result = await<ServiceDomainResult>(
+        [&](auto done) { api.muc_light->async_service_domain(user_domain, done); });
+    return result ? *result : std::nullopt;
+  }
   bool verify(const Jid& user, std::string_view password) {
     auto result =
         await<VerifyResult>([&](auto done) { api.passwords->async_verify(user, password, done); });

@@ -23,6 +23,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "mimrest/backend/muc_light.hpp"
 #include "mimrest/completion.hpp"
 
 namespace mimrest::test {
@@ -103,6 +104,13 @@ R await_for(Start&& start, std::chrono::milliseconds timeout = std::chrono::seco
       shared->called.wait_for(lock, timeout, [&] { return shared->result.has_value(); });
   REQUIRE(done);
   return std::move(*shared->result);
+}
+
+/// The MUC Light service of a user domain, which must be answered inline;
+/// nullopt when there is none (or the question failed).
+inline std::optional<std::string> service_domain(MucLight& muc, std::string_view user_domain) {
+  auto result = await(muc, &MucLight::async_service_domain, user_domain);
+  return result ? *result : std::nullopt;
 }
 
 }  // namespace mimrest::test

@@ -39,8 +39,8 @@ std::set<std::string> keys(const rapidjson::Value& object) {
 std::vector<const mimrest::detail::Route*> documented_routes(std::set<std::string> groups) {
   std::vector<const mimrest::detail::Route*> routes;
   for (const auto* group : mimrest::detail::all_groups()) {
-    if (group->documented && groups.count(std::string(group->name)) != 0) {
-      for (const auto& route : group->routes) {
+    if (group->documented() && groups.count(std::string(group->name)) != 0) {
+      for (const auto& route : group->routes()) {
         routes.push_back(&route);
       }
     }
@@ -67,16 +67,16 @@ void check_matches(const rapidjson::Document& document,
     const auto& item = paths[path.c_str()];
     std::set<std::string> methods;
     for (const auto& operation : route.operations) {
-      methods.insert(lower(operation.method));
+      methods.insert(lower(operation.method()));
     }
     CHECK(keys(item) == methods);
 
     for (const auto& operation : route.operations) {
-      INFO(operation.method);
-      const auto& op = item[lower(operation.method).c_str()];
+      INFO(operation.method());
+      const auto& op = item[lower(operation.method()).c_str()];
       // Documented, not a placeholder.
       REQUIRE(op.HasMember("summary"));
-      CHECK(std::string(op["summary"].GetString()) != std::string(operation.method));
+      CHECK(std::string(op["summary"].GetString()) != std::string(operation.method()));
       REQUIRE(op.HasMember("responses"));
       CHECK(op["responses"].HasMember("401"));
       CHECK(op["responses"].HasMember("406"));
@@ -95,7 +95,8 @@ void check_matches(const rapidjson::Document& document,
         expected_params.insert(path.substr(open + 1, path.find('}', open) - open - 1));
       }
       CHECK(path_params == expected_params);
-      CHECK(query_params == std::set<std::string>(operation.query.begin(), operation.query.end()));
+      CHECK(query_params ==
+            std::set<std::string>(operation.query().begin(), operation.query().end()));
     }
   }
   CHECK(keys(paths) == expected_paths);

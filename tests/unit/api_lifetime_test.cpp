@@ -30,7 +30,7 @@ namespace {
 // Keeps the completions it is given, for the test to finish (or drop) later.
 class HeldRouter final : public mimrest::MessageRouter {
  public:
-  void async_route_chat_message(const Jid&, const Jid&, std::string,
+  void async_route_chat_message(const mimrest::Caller&, const Jid&, std::string,
                                 Completion<RouteResult> done) override {
     std::lock_guard<std::mutex> lock(mutex_);
     held_.push_back(std::move(done));
@@ -47,17 +47,23 @@ class HeldRouter final : public mimrest::MessageRouter {
 
 class HeldRoster final : public mimrest::Roster {
  public:
-  void async_items(const Jid&, Completion<RosterItemsResult> done) override {
+  void async_items(const mimrest::Caller&, Completion<RosterItemsResult> done) override {
     std::lock_guard<std::mutex> lock(mutex_);
     items_.push_back(std::move(done));
   }
-  void async_add(const Jid&, const Jid&, Completion<RosterResult> done) override { done({}); }
-  void async_subscribe(const Jid&, const Jid&, Completion<RosterResult> done) override {
+  void async_add(const mimrest::Caller&, const Jid&, Completion<RosterResult> done) override {
+    done({});
+  }
+  void async_subscribe(const mimrest::Caller&, const Jid&, Completion<RosterResult> done) override {
     ++subscribes;
     done({});
   }
-  void async_approve(const Jid&, const Jid&, Completion<RosterResult> done) override { done({}); }
-  void async_remove(const Jid&, const Jid&, Completion<RosterResult> done) override { done({}); }
+  void async_approve(const mimrest::Caller&, const Jid&, Completion<RosterResult> done) override {
+    done({});
+  }
+  void async_remove(const mimrest::Caller&, const Jid&, Completion<RosterResult> done) override {
+    done({});
+  }
   std::vector<Completion<RosterItemsResult>> take() {
     std::lock_guard<std::mutex> lock(mutex_);
     return std::exchange(items_, {});

@@ -20,7 +20,7 @@ using mimrest::VerifyResult;
 namespace {
 
 // Accounts keyed by prepared bare JID; records what it was asked.
-class FakeVerifier final : public mimrest::SyncPasswordVerifier {
+class FakeVerifier final : public mimrest::SyncPasswordVerifier<> {
  public:
   void add(std::string user, std::string password) {
     accounts_[std::move(user)] = std::move(password);

@@ -74,7 +74,7 @@ class Rooms {
  public:
   explicit Rooms(MucLight& muc) : muc_(muc) {}
   std::optional<std::string> service_domain(std::string_view user_domain) const {
-    return muc_.service_domain(user_domain);
+    return mimrest::test::service_domain(muc_, user_domain);
   }
   CreateRoomResult create_room(const Jid& owner, const std::optional<Jid>& room,
                                const RoomConfig& config) {
@@ -181,9 +181,10 @@ struct Fixture {
   Jid dave = jid("dave@localhost");
 };
 
-RoomErrorKind error_of(const mimrest::Expected<void, mimrest::RoomError>& result) {
+RoomErrorKind error_of(const mimrest::RoomResult& result) {
   REQUIRE_FALSE(result);
-  return result.error().kind;
+  REQUIRE_FALSE(result.error().is_failure());
+  return result.error().domain().kind;
 }
 
 }  // namespace
@@ -235,12 +236,12 @@ TEST_CASE_METHOD(Fixture, "creating a room with a given ID") {
 
   auto taken = muc.create_room(bob, wanted, RoomConfig{"other", "other"});
   REQUIRE_FALSE(taken);
-  CHECK(taken.error().kind == RoomErrorKind::already_exists);
+  CHECK(taken.error() == RoomErrorKind::already_exists);
   CHECK(muc.room_info(alice, wanted)->config.name == "n");
 
   auto foreign = muc.create_room(alice, jid("x@muclight.example.com"), RoomConfig{"n", "s"});
   REQUIRE_FALSE(foreign);
-  CHECK(foreign.error().kind == RoomErrorKind::not_allowed);
+  CHECK(foreign.error() == RoomErrorKind::not_allowed);
 }
 
 TEST_CASE("no rooms where MUC Light is disabled") {
@@ -251,7 +252,7 @@ TEST_CASE("no rooms where MUC Light is disabled") {
   Rooms muc(*backend.backend().muc_light);
   auto room = muc.create_room(jid("alice@localhost"), std::nullopt, RoomConfig{"n", "s"});
   REQUIRE_FALSE(room);
-  CHECK(room.error().kind == RoomErrorKind::room_not_found);
+  CHECK(room.error() == RoomErrorKind::room_not_found);
 }
 
 TEST_CASE_METHOD(Fixture, "user_rooms lists the rooms of a user in creation order") {
@@ -277,10 +278,10 @@ TEST_CASE_METHOD(Fixture, "room_info needs an existing room and an occupant") {
   const Jid room = room_with_members();
   auto missing = muc.room_info(alice, jid("nope@muclight.localhost"));
   REQUIRE_FALSE(missing);
-  CHECK(missing.error().kind == RoomErrorKind::room_not_found);
+  CHECK(missing.error() == RoomErrorKind::room_not_found);
   auto outsider = muc.room_info(dave, room);
   REQUIRE_FALSE(outsider);
-  CHECK(outsider.error().kind == RoomErrorKind::not_occupant);
+  CHECK(outsider.error() == RoomErrorKind::not_occupant);
   CHECK(muc.room_info(carol, room));
   CHECK(occupants(room) ==
         std::vector<std::pair<std::string, Affiliation>>{{"alice@localhost", Affiliation::owner},
@@ -445,7 +446,7 @@ TEST_CASE_METHOD(Fixture, "the last occupant leaving destroys the room and its a
   CHECK(parse_affiliations(got[0]).users == Users{{"none", "alice@localhost"}});
   auto info = muc.room_info(alice, room);
   REQUIRE_FALSE(info);
-  CHECK(info.error().kind == RoomErrorKind::room_not_found);
+  CHECK(info.error() == RoomErrorKind::room_not_found);
   CHECK(muc.user_rooms(alice).empty());
 
   // The same ID starts afresh.
@@ -602,14 +603,14 @@ TEST_CASE("room archive paging") {
 
   auto outsider_after = muc.messages(RoomArchiveQuery{dave, *room, std::nullopt, 0, 50});
   REQUIRE_FALSE(outsider_after);
-  CHECK(outsider_after.error().kind == RoomErrorKind::not_occupant);
+  CHECK(outsider_after.error() == RoomErrorKind::not_occupant);
 
   auto outsider = muc.messages_before(dave, *room, std::nullopt, 50);
   REQUIRE_FALSE(outsider);
-  CHECK(outsider.error().kind == RoomErrorKind::not_occupant);
+  CHECK(outsider.error() == RoomErrorKind::not_occupant);
   auto missing = muc.messages_before(alice, jid("nope@muclight.localhost"), std::nullopt, 50);
   REQUIRE_FALSE(missing);
-  CHECK(missing.error().kind == RoomErrorKind::room_not_found);
+  CHECK(missing.error() == RoomErrorKind::room_not_found);
 }
 
 TEST_CASE_METHOD(Fixture, "concurrent room messages from several threads are all archived") {

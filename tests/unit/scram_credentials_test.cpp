@@ -69,7 +69,7 @@ constexpr std::string_view rfc_auth_message =
 constexpr std::string_view rfc_client_proof = "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
 constexpr std::string_view rfc_server_signature = "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
 
-class MapStore final : public mimrest::SyncScramCredentialStore {
+class MapStore final : public mimrest::SyncScramCredentialStore<> {
  public:
   std::map<std::string, ScramCredentials> users;
   CredentialsResult find(const mimrest::Jid& user) override {
@@ -204,7 +204,7 @@ TEST_CASE("an unknown user is checked against the dummy credential and refused")
 namespace {
 
 /// A store that cannot answer.
-class FailingStore final : public mimrest::SyncScramCredentialStore {
+class FailingStore final : public mimrest::SyncScramCredentialStore<> {
  public:
   explicit FailingStore(Failure failure) : failure_(failure) {}
   CredentialsResult find(const mimrest::Jid&) override { return mimrest::unexpected(failure_); }
@@ -214,7 +214,7 @@ class FailingStore final : public mimrest::SyncScramCredentialStore {
 };
 
 /// A store whose lookup throws.
-class ThrowingStore final : public mimrest::SyncScramCredentialStore {
+class ThrowingStore final : public mimrest::SyncScramCredentialStore<> {
  public:
   CredentialsResult find(const mimrest::Jid&) override {
     throw std::runtime_error("connection lost");

@@ -266,7 +266,7 @@ TEST_CASE("a stopped server: unavailable until it is back, then everything resum
   }
   auto added = calls_one.add(alice, bob);
   REQUIRE_FALSE(added);
-  CHECK(added.error() == RosterError::unavailable);
+  CHECK(added.error() == Failure::unavailable);
 
   REQUIRE(std::system((cluster + " start-server " + dir).c_str()) == 0);
   CHECK(eventually(

@@ -198,7 +198,7 @@ TEST_CASE("a database error completes with internal and one log line; others go 
 
   auto added = calls.add(alice, bob);
   REQUIRE_FALSE(added);
-  CHECK(added.error() == RosterError::internal);
+  CHECK(added.error() == Failure::internal);
   auto read =
       await<RosterItemsResult>([&](auto done) { calls.api.roster->async_items(alice, done); });
   REQUIRE_FALSE(read);

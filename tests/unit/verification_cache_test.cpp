@@ -35,7 +35,7 @@ bool verify(PasswordVerifier& verifier, const Jid& user, std::string_view passwo
 }
 
 // Counts calls; accounts can change while the cache is in use.
-class CountingVerifier final : public mimrest::SyncPasswordVerifier {
+class CountingVerifier final : public mimrest::SyncPasswordVerifier<> {
  public:
   void set(const std::string& user, const std::string& password) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -239,7 +239,7 @@ TEST_CASE("a changed credentials version drops the entry") {
 TEST_CASE("an invalidation during a slow verification keeps its result out of the cache") {
   // The inner verifier invalidates the cache while it runs, as a password
   // change racing with a login would.
-  class InvalidatingVerifier final : public mimrest::SyncPasswordVerifier {
+  class InvalidatingVerifier final : public mimrest::SyncPasswordVerifier<> {
    public:
     CachingPasswordVerifier* cache = nullptr;
     int calls = 0;

@@ -10,10 +10,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "mimrest/backend/failure.hpp"
+#include "mimrest/backend/caller.hpp"
+#include "mimrest/backend/error.hpp"
+#include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
@@ -39,22 +42,28 @@ class EventLog {
   /// The messages of `user`'s one-to-one archive and of the archives of the
   /// rooms `user` occupies now, with a sequence greater than `after`, oldest
   /// (lowest sequence) first, at most `limit` of them.
-  virtual void async_events_after(const Jid& user, std::uint64_t after, std::size_t limit,
+  virtual void async_events_after(const Caller& user, std::uint64_t after, std::size_t limit,
                                   Completion<EventsResult> done) = 0;
   /// The highest sequence handed out so far (0 when none).
   virtual void async_last_sequence(Completion<SequenceResult> done) = 0;
 };
 
-/// For an event log that answers at once: override the plain functions; an
-/// exception one throws is answered as Failure::internal. Thread-safe.
-class SyncEventLog : public EventLog {
+/// For an event log that answers at once: override the plain functions. Calls
+/// are serialised by `Mutex` (NullMutex when they are thread-safe
+/// themselves); an exception one throws is answered as Failure::internal.
+template <class Mutex = std::mutex>
+class SyncEventLog : public EventLog, protected SyncCalls<Mutex> {
  public:
-  virtual EventsResult events_after(const Jid& user, std::uint64_t after, std::size_t limit) = 0;
+  virtual EventsResult events_after(const Caller& user, std::uint64_t after, std::size_t limit) = 0;
   virtual SequenceResult last_sequence() = 0;
 
-  void async_events_after(const Jid& user, std::uint64_t after, std::size_t limit,
-                          Completion<EventsResult> done) final;
-  void async_last_sequence(Completion<SequenceResult> done) final;
+  void async_events_after(const Caller& user, std::uint64_t after, std::size_t limit,
+                          Completion<EventsResult> done) final {
+    this->complete(done, [&] { return events_after(user, after, limit); });
+  }
+  void async_last_sequence(Completion<SequenceResult> done) final {
+    this->complete(done, [&] { return last_sequence(); });
+  }
 };
 
 }  // namespace mimrest

@@ -5,10 +5,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
-#include "mimrest/backend/failure.hpp"
+#include "mimrest/backend/caller.hpp"
+#include "mimrest/backend/error.hpp"
+#include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
@@ -70,25 +73,31 @@ class Session {
 using OpenSessionResult = Expected<std::unique_ptr<Session>, Failure>;
 
 /// Opens sessions. The operation finishes through its Completion
-/// (completion.hpp): exactly once, inline or later, from any thread. The JID
-/// is valid only during the call; the sink is the implementation's to keep.
+/// (completion.hpp): exactly once, inline or later, from any thread. The JIDs
+/// are valid only during the call; the sink is the implementation's to keep.
 /// Called concurrently from many threads.
 class SessionManager {
  public:
   virtual ~SessionManager() = default;
-  /// Opens a session for `full_jid` (user@domain/sse-<uuid>) that delivers to
+  /// Opens a session for `full_jid` (the caller's bare JID with the resource
+  /// sse-<uuid>, and what the caller's login established) that delivers to
   /// `sink` until the returned Session is destroyed.
-  virtual void async_open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink,
+  virtual void async_open_session(const Caller& full_jid, std::shared_ptr<StanzaSink> sink,
                                   Completion<OpenSessionResult> done) = 0;
 };
 
-/// For a session manager that answers at once: override open_session(); an
-/// exception it throws is answered as Failure::internal. Must be thread-safe.
-class SyncSessionManager : public SessionManager {
+/// For a session manager that answers at once: override open_session(). Calls
+/// are serialised by `Mutex` (NullMutex when the function is thread-safe
+/// itself); an exception it throws is answered as Failure::internal.
+template <class Mutex = std::mutex>
+class SyncSessionManager : public SessionManager, protected SyncCalls<Mutex> {
  public:
-  virtual OpenSessionResult open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink) = 0;
-  void async_open_session(const Jid& full_jid, std::shared_ptr<StanzaSink> sink,
-                          Completion<OpenSessionResult> done) final;
+  virtual OpenSessionResult open_session(const Caller& full_jid,
+                                         std::shared_ptr<StanzaSink> sink) = 0;
+  void async_open_session(const Caller& full_jid, std::shared_ptr<StanzaSink> sink,
+                          Completion<OpenSessionResult> done) final {
+    this->complete(done, [&] { return open_session(full_jid, std::move(sink)); });
+  }
 };
 
 }  // namespace mimrest

@@ -5,11 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "mimrest/backend/failure.hpp"
+#include "mimrest/backend/caller.hpp"
+#include "mimrest/backend/error.hpp"
+#include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
@@ -62,27 +65,37 @@ class TokenStore {
                             const std::vector<TokenRecord>& replacements, std::int64_t now_us,
                             Completion<RotateResult> done) = 0;
   /// Revokes every token of `user` (DELETE /tokens, a password change).
-  virtual void async_revoke_user(const Jid& user, Completion<TokenChangeResult> done) = 0;
+  virtual void async_revoke_user(const Caller& user, Completion<TokenChangeResult> done) = 0;
 };
 
-/// For a store that answers at once: override the plain functions; an
-/// exception one throws is answered as Failure::internal. Thread-safe.
-class SyncTokenStore : public TokenStore {
+/// For a store that answers at once: override the plain functions. Calls are
+/// serialised by `Mutex` (NullMutex when they are thread-safe themselves);
+/// an exception one throws is answered as Failure::internal.
+template <class Mutex = std::mutex>
+class SyncTokenStore : public TokenStore, protected SyncCalls<Mutex> {
  public:
   virtual TokenChangeResult issue(const std::vector<TokenRecord>& records, std::int64_t now_us) = 0;
   virtual TokenLookupResult find(const std::string& hash, std::int64_t now_us) = 0;
   virtual RotateResult rotate(const std::string& refresh_hash,
                               const std::vector<TokenRecord>& replacements,
                               std::int64_t now_us) = 0;
-  virtual TokenChangeResult revoke_user(const Jid& user) = 0;
+  virtual TokenChangeResult revoke_user(const Caller& user) = 0;
 
   void async_issue(const std::vector<TokenRecord>& records, std::int64_t now_us,
-                   Completion<TokenChangeResult> done) final;
+                   Completion<TokenChangeResult> done) final {
+    this->complete(done, [&] { return issue(records, now_us); });
+  }
   void async_find(const std::string& hash, std::int64_t now_us,
-                  Completion<TokenLookupResult> done) final;
+                  Completion<TokenLookupResult> done) final {
+    this->complete(done, [&] { return find(hash, now_us); });
+  }
   void async_rotate(const std::string& refresh_hash, const std::vector<TokenRecord>& replacements,
-                    std::int64_t now_us, Completion<RotateResult> done) final;
-  void async_revoke_user(const Jid& user, Completion<TokenChangeResult> done) final;
+                    std::int64_t now_us, Completion<RotateResult> done) final {
+    this->complete(done, [&] { return rotate(refresh_hash, replacements, now_us); });
+  }
+  void async_revoke_user(const Caller& user, Completion<TokenChangeResult> done) final {
+    this->complete(done, [&] { return revoke_user(user); });
+  }
 };
 
 }  // namespace mimrest

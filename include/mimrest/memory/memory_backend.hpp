@@ -37,11 +37,11 @@ class MemoryBackend final : public ReferenceBackend {
   /// The interfaces, for Api. Valid as long as this object.
   Backend backend() override;
 
-  Expected<void, AccountError> add_user(const Jid& user, std::string_view password) override;
-  Expected<void, AccountError> set_password(const Jid& user, std::string_view password) override;
-  Expected<void, AccountError> remove_user(const Jid& user) override;
-  Expected<std::vector<Jid>, AccountError> list_users() override;
-  Expected<bool, AccountError> user_exists(const Jid& user) override;
+  AccountResult add_user(const Jid& user, std::string_view password) override;
+  AccountResult set_password(const Jid& user, std::string_view password) override;
+  AccountResult remove_user(const Jid& user) override;
+  Expected<std::vector<Jid>, Error<AccountError>> list_users() override;
+  Expected<bool, Error<AccountError>> user_exists(const Jid& user) override;
   std::size_t session_count(const Jid& user) const override;
 
   const MemoryBackendConfig& config() const noexcept;

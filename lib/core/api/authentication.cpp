@@ -36,7 +36,7 @@ std::optional<std::string> query_token(const Request& request) {
 }
 
 void authenticate_bearer(const CallPtr& call, std::string token, std::function<void()> next) {
-  Api::State& state = call->state();
+  Api::State& state = CallInternals::state(*call);
   const std::string& address = call->request().remote_address;
   const std::int64_t now = state.now_us();
   if (auto wait = state.throttle.blocked({}, address, now)) {
@@ -48,29 +48,25 @@ void authenticate_bearer(const CallPtr& call, std::string token, std::function<v
     answer_unauthorized(*call);
     return;
   }
-  call->with_backend([&](const Backend& backend) {
-    backend.tokens->async_find(
-        bearer_token_hash(token), now,
-        call->then([call, next = std::move(next), now](TokenLookupResult found) {
-          if (!found) {
-            call->fail(found.error());
-            return;
-          }
-          const auto& record = found.value();
-          if (!record || record->kind != TokenKind::access || record->expires_us <= now) {
-            call->state().throttle.record_failure({}, call->request().remote_address, now);
-            answer_unauthorized(*call);
-            return;
-          }
-          call->set_user(record->user.bare());
-          next();
-        }));
-  });
+  call->await<TokenLookupResult>(
+      [&](const Backend& backend, auto done) {
+        backend.tokens->async_find(bearer_token_hash(token), now, done);
+      },
+      [call, next = std::move(next), now](std::optional<TokenRecord> record) {
+        if (!record || record->kind != TokenKind::access || record->expires_us <= now) {
+          CallInternals::state(*call).throttle.record_failure({}, call->request().remote_address,
+                                                              now);
+          answer_unauthorized(*call);
+          return;
+        }
+        CallInternals::set_user(*call, record->user.bare());
+        next();
+      });
 }
 
 void authenticate_basic(const CallPtr& call, std::optional<std::string_view> header,
                         std::function<void()> next) {
-  Api::State& state = call->state();
+  Api::State& state = CallInternals::state(*call);
   const std::string& address = call->request().remote_address;
   const std::int64_t now = state.now_us();
   std::optional<BasicCredentials> credentials;
@@ -87,37 +83,31 @@ void authenticate_basic(const CallPtr& call, std::optional<std::string_view> hea
     answer_unauthorized(*call);
     return;
   }
-  call->with_backend([&](const Backend& backend) {
-    backend.passwords->async_verify(
-        credentials->user, credentials->password,
-        call->then([call, next = std::move(next), user = credentials->user,
-                    account = std::move(account)](VerifyResult verified) {
-          Api::State& s = call->state();
-          const std::string& from = call->request().remote_address;
-          if (!verified) {
-            call->fail(verified.error());
-            return;
-          }
-          if (!*verified) {
-            s.throttle.record_failure(account, from, s.now_us());
-            answer_unauthorized(*call);
-            return;
-          }
-          s.throttle.record_success(account, from);
-          call->set_user(user);
-          next();
-        }));
-  });
+  call->await<LoginResult>(
+      [&](const Backend& backend, auto done) {
+        backend.passwords->async_login(credentials->user, credentials->password, done);
+      },
+      [call, next = std::move(next), user = credentials->user,
+       account = std::move(account)](Login login) {
+        Api::State& s = CallInternals::state(*call);
+        const std::string& from = call->request().remote_address;
+        if (!login.accepted) {
+          s.throttle.record_failure(account, from, s.now_us());
+          answer_unauthorized(*call);
+          return;
+        }
+        s.throttle.record_success(account, from);
+        CallInternals::set_user(*call, Caller(user, std::move(login.state)));
+        next();
+      });
 }
 
 }  // namespace
 
 void answer_throttled(Call& call, std::chrono::seconds retry_after) {
-  Response response;
-  response.status = common_errors::throttled.status;
-  response.headers.set("Content-Type", "application/json");
+  Response response =
+      error_response(call.config(), common_errors::throttled.status, common_errors::throttled.text);
   response.headers.set("Retry-After", std::to_string(retry_after.count()));
-  response.body = json_string(common_errors::throttled.text);
   call.respond(std::move(response));
 }
 
@@ -126,7 +116,7 @@ void answer_unauthorized(Call& call) {
   Response response;
   response.status = 401;
   response.headers.add("WWW-Authenticate", "Basic realm=\"" + config.realm + "\"");
-  if (config.tokens.enabled && call.state().backend.tokens != nullptr) {
+  if (config.tokens.enabled && call.has(&Backend::tokens)) {
     response.headers.add("WWW-Authenticate",
                          "Bearer realm=\"" + config.realm + "\", error=\"invalid_token\"");
   }
@@ -134,7 +124,7 @@ void answer_unauthorized(Call& call) {
 }
 
 void authenticate(const CallPtr& call, std::function<void()> next) {
-  const Api::State& state = call->state();
+  const Api::State& state = CallInternals::state(*call);
   const Request& request = call->request();
   auto header = request.headers.get("Authorization");
   const bool tokens = state.config.tokens.enabled && state.backend.tokens != nullptr;
@@ -148,7 +138,7 @@ void authenticate(const CallPtr& call, std::function<void()> next) {
         authenticate_bearer(call, token ? std::string(*token) : std::string(), std::move(next));
         return;
       }
-    } else if (call->operation()->token_in_query) {
+    } else if (CallInternals::operation(*call)->accepts_token_in_query()) {
       if (auto token = query_token(request)) {
         authenticate_bearer(call, std::move(*token), std::move(next));
         return;

@@ -1,6 +1,8 @@
 // One request in flight, and the helpers every handler answers with.
 #include "core/api/call.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <utility>
 
@@ -56,7 +58,8 @@ bool depth_within(std::string_view text, std::size_t limit) {
 void add_cors(const Call& call, Response& response) {
   const Request& request = call.request();
   auto origin = request.headers.get("Origin");
-  if (!origin || call.route() == nullptr) {
+  const CompiledRoute* route = CallInternals::route(call);
+  if (!origin || route == nullptr) {
     return;
   }
   bool allowed = false;
@@ -71,13 +74,39 @@ void add_cors(const Call& call, Response& response) {
   }
   response.headers.set("Access-Control-Allow-Origin", std::string(*origin));
   response.headers.set("Access-Control-Allow-Credentials", "true");
-  response.headers.set("Access-Control-Allow-Methods", call.route()->allowed);
+  response.headers.set("Access-Control-Allow-Methods", route->allowed);
   response.headers.set("Access-Control-Allow-Headers", "authorization, content-type");
   // The answer depends on the Origin: caches must keep them apart.
   response.headers.set("Vary", "Origin");
 }
 
+/// In checked builds, an error the operation does not declare is a bug of
+/// its handler (or of its declaration): stop where it happens.
+void check_declared(const Call& call, const ApiError& error) {
+#if MIMREST_CHECK_DECLARED_ERRORS
+  const Operation* operation = CallInternals::operation(call);
+  if (operation != nullptr && !operation->declares(error)) {
+    std::fprintf(stderr, "mimrest: %s %s answered %d \"%.*s\", which it does not declare\n",
+                 call.request().method.c_str(), call.request().path.c_str(), error.status,
+                 static_cast<int>(error.text.size()), error.text.data());
+    std::abort();
+  }
+#else
+  (void)call;
+  (void)error;
+#endif
+}
+
 }  // namespace
+
+Response error_response(const ApiConfig& config, int status, std::string_view message) {
+  Response response;
+  response.status = status;
+  response.headers.set("Content-Type", "application/json");
+  response.headers.set("Server", config.server_name);
+  response.body = json_string(message);
+  return response;
+}
 
 Call::Call(std::shared_ptr<Api::State> state, Request request, Responder responder)
     : state_(std::move(state)), request_(std::move(request)), responder_(std::move(responder)) {}
@@ -91,11 +120,11 @@ std::optional<std::string_view> Call::param(std::string_view name) const {
   return std::nullopt;
 }
 
-void Call::set_route(const CompiledRoute* route, const Operation* operation,
-                     std::vector<std::pair<std::string_view, std::string>> params) {
-  route_ = route;
-  operation_ = operation;
-  params_ = std::move(params);
+void CallInternals::set_route(Call& call, const CompiledRoute* route, const Operation* operation,
+                              std::vector<std::pair<std::string_view, std::string>> params) {
+  call.route_ = route;
+  call.operation_ = operation;
+  call.params_ = std::move(params);
 }
 
 void Call::respond(Response response) {
@@ -122,15 +151,23 @@ void Call::respond_id(int status, std::string_view id) {
   respond_json(status, JsonWriter().begin_object().member("id", id).end_object().take());
 }
 
+std::string Call::archived_json(const std::vector<ArchivedMessage>& messages,
+                                MessageEncoding encoding) {
+  return state_->archive_json.array_json(messages, encoding);
+}
+
 void Call::fail(const ApiError& error) {
-  respond_json(error.status, json_string(error.text));
+  check_declared(*this, error);
+  Response response = error_response(state_->config, error.status, error.text);
+  respond(std::move(response));
 }
 
 void Call::fail(const ApiError& error, std::string_view value) {
+  check_declared(*this, error);
   std::string message(error.text);
   message += value;
   message += error.suffix;
-  respond_json(error.status, json_string(message));
+  respond(error_response(state_->config, error.status, message));
 }
 
 void Call::fail(Failure failure) {
@@ -183,7 +220,7 @@ std::string as_given(const rapidjson::Value& value) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-std::optional<Paging> parse_paging(Call& call, std::size_t max_limit) {
+std::optional<Paging> parse_paging(Call& call, std::size_t max_limit, std::string_view archive) {
   auto pairs = parse_query(call.request().query);
   if (!pairs) {
     call.fail(paging_errors::invalid_query);
@@ -205,22 +242,25 @@ std::optional<Paging> parse_paging(Call& call, std::size_t max_limit) {
       return std::nullopt;
     }
   }
-  Paging paging;
+  Paging page;
   if (limit_text) {
     auto limit = parse_unsigned_saturating(*limit_text);
     if (!limit || *limit > max_limit) {
       call.fail(paging_errors::invalid_limit);
       return std::nullopt;
     }
-    paging.limit = static_cast<std::size_t>(*limit);
+    page.limit = static_cast<std::size_t>(*limit);
   }
+  ArchiveCursors& cursors = CallInternals::state(call).cursors;
+  const std::string reader = call.user().bare_string();
   if (before_text) {
     auto before_ms = parse_signed_saturating(*before_text);
     if (!before_ms) {
       call.fail(paging_errors::invalid_before);
       return std::nullopt;
     }
-    paging.before_us = saturating_ms_to_us(*before_ms);
+    page.before_us = saturating_ms_to_us(*before_ms);
+    page.before_id = cursors.find(reader, archive, ArchiveCursors::End::oldest, *before_ms);
   }
   if (after_text) {
     auto after_ms = parse_signed_saturating(*after_text);
@@ -230,11 +270,27 @@ std::optional<Paging> parse_paging(Call& call, std::size_t max_limit) {
     }
     // Strictly newer than `after` milliseconds: past its last microsecond.
     std::int64_t after_us = saturating_ms_to_us(*after_ms);
-    paging.after_us = after_us > std::numeric_limits<std::int64_t>::max() - 999
-                          ? std::numeric_limits<std::int64_t>::max()
-                          : after_us + 999;
+    page.after_us = after_us > std::numeric_limits<std::int64_t>::max() - 999
+                        ? std::numeric_limits<std::int64_t>::max()
+                        : after_us + 999;
+    page.after_id = cursors.find(reader, archive, ArchiveCursors::End::newest, *after_ms);
   }
-  return paging;
+  return page;
+}
+
+void remember_page(Call& call, std::string_view archive,
+                   const std::vector<ArchivedMessage>& messages) {
+  if (messages.empty()) {
+    return;
+  }
+  ArchiveCursors& cursors = CallInternals::state(call).cursors;
+  const std::string reader = call.user().bare_string();
+  // As the JSON of the messages shows their timestamps (archive_json_cache).
+  auto ms = [](std::int64_t us) { return us / 1000; };
+  cursors.remember(reader, archive, ArchiveCursors::End::oldest, ms(messages.front().timestamp_us),
+                   messages.front().archive_id);
+  cursors.remember(reader, archive, ArchiveCursors::End::newest, ms(messages.back().timestamp_us),
+                   messages.back().archive_id);
 }
 
 }  // namespace mimrest::detail

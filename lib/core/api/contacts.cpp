@@ -25,24 +25,13 @@ constexpr ApiError kCannotRemove{404, "Cannot remove ", "<jid>", " contact that 
 
 /// Answers a roster error; `not_in_roster` is the endpoint's own answer.
 void fail_roster(Call& call, RosterError error, const Jid& contact, const ApiError& not_in_roster) {
-  switch (error) {
-    case RosterError::contact_not_found:
-      call.fail(kUserDoesNotExist, contact.bare_string());
-      return;
-    case RosterError::not_in_roster:
-      if (not_in_roster.placeholder.empty()) {
-        call.fail(not_in_roster);
-      } else {
-        call.fail(not_in_roster, contact.bare_string());
-      }
-      return;
-    case RosterError::unavailable:
-      call.fail(Failure::unavailable);
-      return;
-    case RosterError::internal:
-      break;
+  if (error == RosterError::contact_not_found) {
+    call.fail(kUserDoesNotExist, contact.bare_string());
+  } else if (not_in_roster.placeholder.empty()) {
+    call.fail(not_in_roster);
+  } else {
+    call.fail(not_in_roster, contact.bare_string());
   }
-  call.fail(Failure::internal);
 }
 
 /// The {jid} path parameter as a bare JID; nullopt after answering 400.
@@ -56,26 +45,33 @@ std::optional<Jid> contact_param(Call& call) {
   return contact->bare();
 }
 
+/// Runs a roster change and answers 204, or the roster error.
+template <class Start>
+void change_roster(const CallPtr& call, const Jid& contact, const ApiError& not_in_roster,
+                   Start&& start) {
+  call->await<RosterResult>(
+      std::forward<Start>(start), [call] { call->respond_empty(204); },
+      [call, contact, &not_in_roster](RosterError error) {
+        fail_roster(*call, error, contact, not_in_roster);
+      });
+}
+
 void get_contacts(const CallPtr& call) {
-  call->with_backend([&](const Backend& backend) {
-    backend.roster->async_items(call->user(), call->then([call](RosterItemsResult items) {
-      if (!items) {
-        call->fail(items.error());
-        return;
-      }
-      JsonWriter writer;
-      writer.begin_array();
-      for (const auto& item : *items) {
-        writer.begin_object()
-            .member("jid", item.jid.bare_string())
-            .member("subscription", to_string(item.subscription))
-            .member("ask", to_string(item.ask))
-            .end_object();
-      }
-      writer.end_array();
-      call->respond_json(200, writer.take());
-    }));
-  });
+  call->await<RosterItemsResult>(
+      [&](const Backend& backend, auto done) { backend.roster->async_items(call->user(), done); },
+      [call](const std::vector<RosterItem>& items) {
+        JsonWriter writer;
+        writer.begin_array();
+        for (const auto& item : items) {
+          writer.begin_object()
+              .member("jid", item.jid.bare_string())
+              .member("subscription", to_string(item.subscription))
+              .member("ask", to_string(item.ask))
+              .end_object();
+        }
+        writer.end_array();
+        call->respond_json(200, writer.take());
+      });
 }
 
 void get_contact(const CallPtr& call) {
@@ -98,15 +94,9 @@ void post_contact(const CallPtr& call) {
     call->fail(kInvalidJid, given);
     return;
   }
-  Jid bare = contact->bare();
-  call->with_backend([&](const Backend& backend) {
-    backend.roster->async_add(call->user(), bare, call->then([call, bare](RosterResult added) {
-      if (!added) {
-        fail_roster(*call, added.error(), bare, kContactDoesNotExist);
-        return;
-      }
-      call->respond_empty(204);
-    }));
+  const Jid bare = contact->bare();
+  change_roster(call, bare, kContactDoesNotExist, [&](const Backend& backend, auto done) {
+    backend.roster->async_add(call->user(), bare, done);
   });
 }
 
@@ -136,39 +126,26 @@ void put_contact(const CallPtr& call) {
     call->fail(kInvalidAction);
     return;
   }
-  Jid bare = std::move(*contact);
   // The item must exist first: subscribing to a stranger is not this route.
-  call->with_backend([&](const Backend& backend) {
-    backend.roster->async_items(
-        call->user(), call->then([call, bare, invite](RosterItemsResult items) {
-          if (!items) {
-            call->fail(items.error());
-            return;
+  call->await<RosterItemsResult>(
+      [&](const Backend& backend, auto done) { backend.roster->async_items(call->user(), done); },
+      [call, bare = std::move(*contact), invite](const std::vector<RosterItem>& items) {
+        bool listed = false;
+        for (const auto& item : items) {
+          listed = listed || item.jid == bare;
+        }
+        if (!listed) {
+          call->fail(kContactDoesNotExist);
+          return;
+        }
+        change_roster(call, bare, kContactDoesNotExist, [&](const Backend& b, auto done) {
+          if (invite) {
+            b.roster->async_subscribe(call->user(), bare, done);
+          } else {
+            b.roster->async_approve(call->user(), bare, done);
           }
-          bool listed = false;
-          for (const auto& item : *items) {
-            listed = listed || item.jid == bare;
-          }
-          if (!listed) {
-            call->fail(kContactDoesNotExist);
-            return;
-          }
-          call->with_backend([&](const Backend& b) {
-            auto done = call->then([call, bare](RosterResult result) {
-              if (!result) {
-                fail_roster(*call, result.error(), bare, kContactDoesNotExist);
-                return;
-              }
-              call->respond_empty(204);
-            });
-            if (invite) {
-              b.roster->async_subscribe(call->user(), bare, std::move(done));
-            } else {
-              b.roster->async_approve(call->user(), bare, std::move(done));
-            }
-          });
-        }));
-  });
+        });
+      });
 }
 
 void delete_contact(const CallPtr& call) {
@@ -176,15 +153,9 @@ void delete_contact(const CallPtr& call) {
   if (!contact) {
     return;
   }
-  Jid bare = std::move(*contact);
-  call->with_backend([&](const Backend& backend) {
-    backend.roster->async_remove(call->user(), bare, call->then([call, bare](RosterResult removed) {
-      if (!removed) {
-        fail_roster(*call, removed.error(), bare, kCannotRemove);
-        return;
-      }
-      call->respond_empty(204);
-    }));
+  const Jid bare = std::move(*contact);
+  change_roster(call, bare, kCannotRemove, [&](const Backend& backend, auto done) {
+    backend.roster->async_remove(call->user(), bare, done);
   });
 }
 
@@ -218,22 +189,26 @@ void continue_batch(const std::shared_ptr<BatchRemoval>& batch) {
     const std::size_t index = batch->next;
     // 0: pending; 1: the completion ran first; 2: this loop moved on first.
     auto handoff = std::make_shared<std::atomic<int>>(0);
-    call->with_backend([&](const Backend& backend) {
-      backend.roster->async_remove(
-          call->user(), batch->contacts[index],
-          call->then([batch, index, handoff](RosterResult removed) {
-            if (!removed && removed.error() == RosterError::not_in_roster) {
-              batch->not_deleted[index] = true;
-            } else if (!removed) {
-              batch->failed = true;
-              fail_roster(*batch->call, removed.error(), batch->contacts[index], kCannotRemove);
-            }
-            batch->next = index + 1;
-            if (handoff->exchange(1) == 2 && !batch->failed) {
-              continue_batch(batch);  // completed later: this thread goes on
-            }
-          }));
-    });
+    auto moved_on = [batch, index, handoff] {
+      batch->next = index + 1;
+      if (handoff->exchange(1) == 2 && !batch->failed) {
+        continue_batch(batch);  // completed later: this thread goes on
+      }
+    };
+    call->await<RosterResult>(
+        [&](const Backend& backend, auto done) {
+          backend.roster->async_remove(call->user(), batch->contacts[index], done);
+        },
+        moved_on,
+        [batch, index, moved_on](RosterError error) {
+          if (error == RosterError::not_in_roster) {
+            batch->not_deleted[index] = true;
+          } else {
+            batch->failed = true;
+            fail_roster(*batch->call, error, batch->contacts[index], kCannotRemove);
+          }
+          moved_on();
+        });
     if (handoff->exchange(2) != 1 || batch->failed) {
       return;  // completes later (or the call was answered): its thread goes on
     }
@@ -275,74 +250,61 @@ void delete_contacts(const CallPtr& call) {
   continue_batch(batch);
 }
 
+RouteGroup declare() {
+  RouteGroup group("contacts");
+  group.needs(&Backend::roster).param("jid", "The contact's bare JID (percent-encoded)");
+  group.schema("Contact",
+               R"({"type": "object", "required": ["jid", "subscription", "ask"], "properties": {
+    "jid": {"type": "string"},
+    "subscription": {"type": "string", "enum": ["none", "to", "from", "both"]},
+    "ask": {"type": "string", "enum": ["none", "in", "out", "both"]}}})");
+
+  group.get("/contacts", get_contacts)
+      .summary("The user's contacts (roster)")
+      .returns(200, "The contacts",
+               R"({"type":"array","items":{"$ref":"#/components/schemas/Contact"}})");
+  group.post("/contacts", post_contact)
+      .summary("Add a contact (no subscription)")
+      .body(R"({"type":"object","required":["jid"],"properties":{"jid":{"type":"string"}}})")
+      .returns(204, "Added")
+      .errors({&common_errors::invalid_body, &kMissingJid, &kInvalidJid, &kUserDoesNotExist,
+               &kContactDoesNotExist});
+  group.put("/contacts", put_contact_without_jid)
+      .summary("Invite or accept: the contact's JID is missing here")
+      .returns(400, "Always")
+      .errors({&kMissingJid});
+  group.del("/contacts", delete_contacts)
+      .summary("Remove several contacts")
+      .body(R"({"type":"object","required":["to_delete"],"properties":{"to_delete":{)"
+            R"("type":"array","items":{"type":"string"}}}})")
+      .returns(200, "The contacts that were not in the roster",
+               R"({"type":"object","properties":{"not_deleted":{"type":"array",)"
+               R"("items":{"type":"string"}}}})")
+      .errors({&common_errors::invalid_body, &kMissingToDelete, &kInvalidToDelete, &kInvalidJid,
+               &kUserDoesNotExist});
+
+  group.get("/contacts/{jid}", get_contact)
+      .summary("Not supported")
+      .returns(404, "Always")
+      .errors({&kNotSupported});
+  group.put("/contacts/{jid}", put_contact)
+      .summary("Invite a contact or accept their invitation")
+      .body(R"({"type":"object","required":["action"],"properties":{"action":{)"
+            R"("type":"string","enum":["invite","accept"]}}})")
+      .returns(204, "Done")
+      .errors({&kInvalidJid, &common_errors::invalid_body, &kMissingAction, &kInvalidAction,
+               &kContactDoesNotExist, &kUserDoesNotExist});
+  group.del("/contacts/{jid}", delete_contact)
+      .summary("Remove a contact and its subscriptions")
+      .returns(204, "Removed")
+      .errors({&kInvalidJid, &kCannotRemove, &kUserDoesNotExist});
+  return group;
+}
+
 }  // namespace
 
 const RouteGroup& contacts_group() {
-  static const RouteGroup group{
-      "contacts",
-      [](const ApiConfig&, const Backend& backend) { return backend.roster != nullptr; },
-      true,
-      true,
-      {{"jid", "path", "string", "The contact's bare JID (percent-encoded)"}},
-      {
-          {"/contacts",
-           "application/json",
-           {{"GET",
-             get_contacts,
-             "The user's contacts (roster)",
-             "",
-             200,
-             "The contacts",
-             R"({"type":"array","items":{"$ref":"#/components/schemas/Contact"}})",
-             {}},
-            {"POST",
-             post_contact,
-             "Add a contact (no subscription)",
-             R"({"type":"object","required":["jid"],"properties":{"jid":{"type":"string"}}})",
-             204,
-             "Added",
-             "",
-             {&common_errors::invalid_body, &kMissingJid, &kInvalidJid, &kUserDoesNotExist}},
-            {"PUT",
-             put_contact_without_jid,
-             "Invite or accept: the contact's JID is missing here",
-             "",
-             400,
-             "Always",
-             "",
-             {&kMissingJid}},
-            {"DELETE",
-             delete_contacts,
-             "Remove several contacts",
-             R"({"type":"object","required":["to_delete"],"properties":{"to_delete":{)"
-             R"("type":"array","items":{"type":"string"}}}})",
-             200,
-             "The contacts that were not in the roster",
-             R"({"type":"object","properties":{"not_deleted":{"type":"array",)"
-             R"("items":{"type":"string"}}}})",
-             {&common_errors::invalid_body, &kMissingToDelete, &kInvalidToDelete, &kInvalidJid}}}},
-          {"/contacts/{jid}",
-           "application/json",
-           {{"GET", get_contact, "Not supported", "", 404, "Always", "", {&kNotSupported}},
-            {"PUT",
-             put_contact,
-             "Invite a contact or accept their invitation",
-             R"({"type":"object","required":["action"],"properties":{"action":{)"
-             R"("type":"string","enum":["invite","accept"]}}})",
-             204,
-             "Done",
-             "",
-             {&kInvalidJid, &common_errors::invalid_body, &kMissingAction, &kInvalidAction,
-              &kContactDoesNotExist, &kUserDoesNotExist}},
-            {"DELETE",
-             delete_contact,
-             "Remove a contact and its subscriptions",
-             "",
-             204,
-             "Removed",
-             "",
-             {&kInvalidJid, &kCannotRemove}}}},
-      }};
+  static const RouteGroup group = declare();
   return group;
 }
 

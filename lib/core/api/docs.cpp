@@ -9,48 +9,34 @@ namespace {
 void get_docs_page(const CallPtr& call) {
   Response response;
   response.headers.set("Content-Type", "text/html; charset=utf-8");
-  response.body = call->state().docs_html;
+  response.body = CallInternals::state(*call).docs_html;
   call->respond(std::move(response));
 }
 
 void get_openapi(const CallPtr& call) {
-  call->respond_json(200, call->state().openapi_json);
+  call->respond_json(200, CallInternals::state(*call).openapi_json);
+}
+
+RouteGroup declare() {
+  RouteGroup group("docs");
+  group.always_on().undocumented().needs(
+      [](const ApiConfig& config, const Backend&) { return config.docs; });
+  group.route("/api-docs").produces = "text/html";
+  group.get("/api-docs", get_docs_page)
+      .summary("A page listing the operations")
+      .returns(200, "The page")
+      .access(Access::anyone);
+  group.get("/api-docs/openapi.json", get_openapi)
+      .summary("This OpenAPI document")
+      .returns(200, "The document")
+      .access(Access::anyone);
+  return group;
 }
 
 }  // namespace
 
 const RouteGroup& docs_group() {
-  static const RouteGroup group{"docs",
-                                [](const ApiConfig& config, const Backend&) { return config.docs; },
-                                /*switchable=*/false,
-                                /*documented=*/false,
-                                {},
-                                {
-                                    {"/api-docs",
-                                     "text/html",
-                                     {{"GET",
-                                       get_docs_page,
-                                       "A page listing the operations",
-                                       "",
-                                       200,
-                                       "The page",
-                                       "",
-                                       {},
-                                       {},
-                                       Access::anyone}}},
-                                    {"/api-docs/openapi.json",
-                                     "application/json",
-                                     {{"GET",
-                                       get_openapi,
-                                       "This OpenAPI document",
-                                       "",
-                                       200,
-                                       "The document",
-                                       "",
-                                       {},
-                                       {},
-                                       Access::anyone}}},
-                                }};
+  static const RouteGroup group = declare();
   return group;
 }
 

@@ -27,23 +27,26 @@ void get_messages(const CallPtr& call) {
     }
     with = parsed->bare();
   }
+  // The archive a page belongs to, for continuing from its ends.
+  std::string archive = with ? "chat:" + with->bare_string() : std::string("chat");
   // No upper bound here: the host caps the limit itself.
-  auto paging = parse_paging(*call, std::numeric_limits<std::size_t>::max());
-  if (!paging) {
+  auto page = parse_paging(*call, std::numeric_limits<std::size_t>::max(), archive);
+  if (!page) {
     return;
   }
-  ArchiveQuery query{call->user(), std::move(with), paging->before_us, paging->after_us,
-                     paging->limit};
-  call->with_backend([&](const Backend& backend) {
-    backend.archive->async_messages(query, call->then([call](ArchiveResult messages) {
-      if (!messages) {
-        call->fail(messages.error());
-        return;
-      }
-      call->respond_json(200,
-                         call->state().archive_json.array_json(*messages, MessageEncoding::chat));
-    }));
-  });
+  const ArchiveQuery query{call->user(),
+                           std::move(with),
+                           page->before_us,
+                           page->after_us,
+                           page->limit,
+                           std::move(page->before_id),
+                           std::move(page->after_id)};
+  call->await<ArchiveResult>(
+      [&](const Backend& backend, auto done) { backend.archive->async_messages(query, done); },
+      [call, archive = std::move(archive)](const std::vector<ArchivedMessage>& messages) {
+        remember_page(*call, archive, messages);
+        call->respond_json(200, call->archived_json(messages, MessageEncoding::chat));
+      });
 }
 
 void post_message(const CallPtr& call) {
@@ -80,71 +83,56 @@ void post_message(const CallPtr& call) {
 
   std::string id = random_uuid();
   std::string stanza = build_chat_message(call->user().bare_string(), to->to_string(), id, *body);
-  call->with_backend([&](const Backend& backend) {
-    backend.router->async_route_chat_message(call->user(), *to, std::move(stanza),
-                                             call->then([call, id](RouteResult routed) {
-                                               if (!routed) {
-                                                 call->fail(routed.error());
-                                                 return;
-                                               }
-                                               call->respond_id(200, id);
-                                             }));
-  });
+  call->await<RouteResult>(
+      [&](const Backend& backend, auto done) {
+        backend.router->async_route_chat_message(call->user(), *to, std::move(stanza), done);
+      },
+      [call, id] { call->respond_id(200, id); });
 }
 
-constexpr std::string_view kChatMessages =
-    R"({"type":"array","items":{"$ref":"#/components/schemas/ChatMessage"}})";
+RouteGroup declare() {
+  constexpr std::string_view kChatMessages =
+      R"({"type":"array","items":{"$ref":"#/components/schemas/ChatMessage"}})";
+  RouteGroup group("messages");
+  group.needs(&Backend::router)
+      .needs(&Backend::archive)
+      .param("with", "The other party's bare JID (percent-encoded)")
+      .param(kLimitDoc)
+      .param(kBeforeDoc)
+      .param(kAfterDoc);
+  group.schema("ChatMessage", R"({"type": "object", "required": ["timestamp"], "properties": {
+    "from": {"type": "string"}, "to": {"type": "string"}, "id": {"type": "string"},
+    "body": {"type": "string"}, "timestamp": {"type": "integer", "description": "milliseconds"},
+    "thread": {"type": "string"}, "parent": {"type": "string"},
+    "properties": {"type": "object", "additionalProperties": {"type": "string"}}}})");
+
+  group.get("/messages", get_messages)
+      .summary("Recent one-to-one messages of the user, oldest first")
+      .returns(200, "The messages", kChatMessages)
+      .errors({&paging_errors::invalid_query, &paging_errors::invalid_limit,
+               &paging_errors::invalid_before, &paging_errors::invalid_after})
+      .query({"limit", "before", "after"});
+  group.post("/messages", post_message)
+      .summary("Send a chat message")
+      .body(R"({"type":"object","required":["to","body"],"properties":{"to":{"type":"string",)"
+            R"("description":"recipient JID"},"body":{"type":"string"}}})")
+      .returns(200, "The message was sent",
+               R"({"type":"object","required":["id"],"properties":{"id":{"type":"string"}}})")
+      .errors({&common_errors::invalid_body, &kMissingRecipient, &kInvalidRecipient, &kMissingBody,
+               &kInvalidBody});
+  group.get("/messages/{with}", get_messages)
+      .summary("Recent messages exchanged with one contact, oldest first")
+      .returns(200, "The messages", kChatMessages)
+      .errors({&kInvalidInterlocutor, &paging_errors::invalid_query, &paging_errors::invalid_limit,
+               &paging_errors::invalid_before, &paging_errors::invalid_after})
+      .query({"limit", "before", "after"});
+  return group;
+}
 
 }  // namespace
 
 const RouteGroup& messages_group() {
-  static const RouteGroup group{
-      "messages",
-      [](const ApiConfig&, const Backend& backend) {
-        return backend.router != nullptr && backend.archive != nullptr;
-      },
-      true,
-      true,
-      {{"with", "path", "string", "The other party's bare JID (percent-encoded)"},
-       kLimitDoc,
-       kBeforeDoc,
-       kAfterDoc},
-      {
-          {"/messages",
-           "application/json",
-           {{"GET",
-             get_messages,
-             "Recent one-to-one messages of the user, oldest first",
-             "",
-             200,
-             "The messages",
-             kChatMessages,
-             {&paging_errors::invalid_query, &paging_errors::invalid_limit,
-              &paging_errors::invalid_before, &paging_errors::invalid_after},
-             {"limit", "before", "after"}},
-            {"POST",
-             post_message,
-             "Send a chat message",
-             R"({"type":"object","required":["to","body"],"properties":{"to":{"type":"string",)"
-             R"("description":"recipient JID"},"body":{"type":"string"}}})",
-             200,
-             "The message was sent",
-             R"({"type":"object","required":["id"],"properties":{"id":{"type":"string"}}})",
-             {&common_errors::invalid_body, &kMissingRecipient, &kInvalidRecipient, &kMissingBody,
-              &kInvalidBody}}}},
-          {"/messages/{with}",
-           "application/json",
-           {{"GET",
-             get_messages,
-             "Recent messages exchanged with one contact, oldest first",
-             "",
-             200,
-             "The messages",
-             kChatMessages,
-             {&kInvalidInterlocutor, &paging_errors::invalid_query, &paging_errors::invalid_limit,
-              &paging_errors::invalid_before, &paging_errors::invalid_after},
-             {"limit", "before", "after"}}}},
-      }};
+  static const RouteGroup group = declare();
   return group;
 }
 

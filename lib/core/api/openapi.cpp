@@ -17,32 +17,9 @@ namespace {
 using rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
 
-constexpr std::string_view kSchemas = R"({
-  "Error": {"type": "string", "description": "The error message, as a JSON string"},
-  "ChatMessage": {"type": "object", "required": ["timestamp"], "properties": {
-    "from": {"type": "string"}, "to": {"type": "string"}, "id": {"type": "string"},
-    "body": {"type": "string"}, "timestamp": {"type": "integer", "description": "milliseconds"},
-    "thread": {"type": "string"}, "parent": {"type": "string"},
-    "properties": {"type": "object", "additionalProperties": {"type": "string"}}}},
-  "RoomMessage": {"type": "object", "required": ["id", "from", "timestamp", "type"], "properties": {
-    "id": {"type": "string"}, "from": {"type": "string"},
-    "timestamp": {"type": "integer", "description": "milliseconds"},
-    "type": {"type": "string", "enum": ["message", "affiliation"]},
-    "body": {"type": "string"}, "markable": {"type": "boolean"},
-    "chat_marker": {"type": "object", "properties": {"type": {"type": "string"}, "id": {"type": "string"}}},
-    "affiliation": {"type": "string", "enum": ["owner", "member", "none"]},
-    "user": {"type": "string"}}},
-  "Contact": {"type": "object", "required": ["jid", "subscription", "ask"], "properties": {
-    "jid": {"type": "string"},
-    "subscription": {"type": "string", "enum": ["none", "to", "from", "both"]},
-    "ask": {"type": "string", "enum": ["none", "in", "out", "both"]}}},
-  "Room": {"type": "object", "required": ["id", "name", "subject"], "properties": {
-    "id": {"type": "string"}, "name": {"type": "string"}, "subject": {"type": "string"}}},
-  "RoomInfo": {"type": "object", "required": ["name", "subject", "participants"], "properties": {
-    "name": {"type": "string"}, "subject": {"type": "string"},
-    "participants": {"type": "array", "items": {"type": "object", "properties": {
-      "user": {"type": "string"}, "role": {"type": "string", "enum": ["owner", "member"]}}}}}}
-})";
+// The one schema every group shares; the others come with their groups.
+constexpr std::string_view kErrorSchema =
+    R"({"type": "string", "description": "The error message, as a JSON string"})";
 
 Value string_value(std::string_view text, Allocator& allocator) {
   return Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
@@ -166,7 +143,7 @@ Value error_schema(const std::vector<const ApiError*>& errors, Allocator& alloca
 }
 
 const ParamDoc* find_param(const RouteGroup& group, std::string_view name, std::string_view in) {
-  for (const auto& param : group.params) {
+  for (const auto& param : group.params()) {
     if (param.name == name && param.in == in) {
       return &param;
     }
@@ -177,12 +154,12 @@ const ParamDoc* find_param(const RouteGroup& group, std::string_view name, std::
 Value operation_value(const RouteGroup& group, const Route& route, const Operation& operation,
                       bool tokens, Allocator& allocator) {
   Value value(rapidjson::kObjectType);
-  std::string operation_id = lower_method(operation.method);
+  std::string operation_id = lower_method(operation.method());
   for (char c : route.path) {
     operation_id += (c == '/' || c == '{' || c == '}') ? '_' : c;
   }
   value.AddMember("operationId", string_value(operation_id, allocator), allocator);
-  value.AddMember("summary", string_value(operation.summary, allocator), allocator);
+  value.AddMember("summary", string_value(operation.summary(), allocator), allocator);
   Value tags(rapidjson::kArrayType);
   tags.PushBack(string_value(group.name, allocator), allocator);
   value.AddMember("tags", tags, allocator);
@@ -198,7 +175,7 @@ Value operation_value(const RouteGroup& group, const Route& route, const Operati
                                   "string", allocator),
                         allocator);
   }
-  for (auto name : operation.query) {
+  for (auto name : operation.query()) {
     const ParamDoc* doc = find_param(group, name, "query");
     parameters.PushBack(parameter(name, "query", false, doc ? doc->description : "",
                                   doc ? doc->type : "string", allocator),
@@ -207,15 +184,15 @@ Value operation_value(const RouteGroup& group, const Route& route, const Operati
   if (!parameters.Empty()) {
     value.AddMember("parameters", parameters, allocator);
   }
-  if (operation.access != Access::user) {
+  if (operation.access() != Access::user) {
     value.AddMember("security", Value(rapidjson::kArrayType), allocator);
   }
 
-  if (!operation.request_schema.empty()) {
+  if (!operation.request_schema().empty()) {
     Value body(rapidjson::kObjectType);
     body.AddMember("required", true, allocator);
     body.AddMember("content",
-                   json_content(parse_schema(operation.request_schema, allocator), allocator),
+                   json_content(parse_schema(operation.request_schema(), allocator), allocator),
                    allocator);
     value.AddMember("requestBody", body, allocator);
   }
@@ -239,38 +216,38 @@ Value operation_value(const RouteGroup& group, const Route& route, const Operati
   if (has_path_params) {
     add_error(common_errors::invalid_path);
   }
-  for (const ApiError* error : operation.errors) {
+  for (const ApiError* error : operation.errors()) {
     add_error(*error);
   }
   // Any request may carry a body, a GET too, and one beyond max_body_bytes
   // is refused before the handler (and by the transports from its
   // Content-Length).
   add_error(common_errors::too_large);
-  if (operation.access != Access::anyone) {
+  if (operation.access() != Access::anyone) {
     add_error(common_errors::throttled);
   }
   add_error(common_errors::internal);
   add_error(common_errors::unavailable);
 
   Value responses(rapidjson::kObjectType);
-  if (operation.success_status < 400) {
+  if (operation.success_status() < 400) {
     Value content;
-    if (!operation.success_schema.empty()) {
-      Value schema = parse_schema(operation.success_schema, allocator);
+    if (!operation.success_schema().empty()) {
+      Value schema = parse_schema(operation.success_schema(), allocator);
       Value media(rapidjson::kObjectType);
       media.AddMember("schema", schema, allocator);
       content.SetObject();
       content.AddMember(string_value(route.produces, allocator), media, allocator);
     }
-    add_response(responses, operation.success_status, operation.success_description,
+    add_response(responses, operation.success_status(), operation.success_description(),
                  std::move(content), allocator);
   }
-  if (operation.access == Access::refresh_token) {
+  if (operation.access() == Access::refresh_token) {
     add_response(responses, 401,
                  "Not a live refresh token (empty body, WWW-Authenticate: Bearer "
                  "error=\"invalid_token\")",
                  Value(), allocator);
-  } else if (operation.access == Access::user) {
+  } else if (operation.access() == Access::user) {
     add_response(responses, 401,
                  tokens ? "Authentication failed (empty body, WWW-Authenticate: Basic and Bearer)"
                         : "Authentication failed (empty body, WWW-Authenticate header)",
@@ -291,7 +268,7 @@ Value operation_value(const RouteGroup& group, const Route& route, const Operati
   }
   add_response(responses, 406, "The Accept header excludes " + std::string(route.produces), Value(),
                allocator);
-  if (operation.method == "POST" || operation.method == "PUT") {
+  if (operation.method() == "POST" || operation.method() == "PUT") {
     add_response(responses, 415, "The body is not application/json", Value(), allocator);
   }
   value.AddMember("responses", responses, allocator);
@@ -300,9 +277,10 @@ Value operation_value(const RouteGroup& group, const Route& route, const Operati
 
 }  // namespace
 
-std::string openapi_document(const ApiConfig& config,
+std::string openapi_document(const ApiConfig& config, const Backend& backend,
                              const std::vector<const RouteGroup*>& groups) {
-  const bool tokens = config.tokens.enabled;
+  // As authentication decides (authentication.cpp): no store, no tokens.
+  const bool tokens = config.tokens.enabled && backend.tokens != nullptr;
   rapidjson::Document document(rapidjson::kObjectType);
   auto& allocator = document.GetAllocator();
   document.AddMember("openapi", "3.0.3", allocator);
@@ -344,14 +322,22 @@ std::string openapi_document(const ApiConfig& config,
   document.AddMember("security", security, allocator);
 
   Value paths(rapidjson::kObjectType);
+  Value schemas(rapidjson::kObjectType);
+  schemas.AddMember("Error", parse_schema(kErrorSchema, allocator), allocator);
   for (const RouteGroup* group : groups) {
-    if (!group->documented) {
+    if (!group->documented()) {
       continue;
     }
-    for (const auto& route : group->routes) {
+    for (const SchemaDoc& schema : group->schemas()) {
+      if (!schemas.HasMember(string_value(schema.name, allocator))) {
+        schemas.AddMember(string_value(schema.name, allocator),
+                          parse_schema(schema.json, allocator), allocator);
+      }
+    }
+    for (const auto& route : group->routes()) {
       Value item(rapidjson::kObjectType);
       for (const auto& operation : route.operations) {
-        item.AddMember(string_value(lower_method(operation.method), allocator),
+        item.AddMember(string_value(lower_method(operation.method()), allocator),
                        operation_value(*group, route, operation, tokens, allocator), allocator);
       }
       paths.AddMember(string_value(route.path, allocator), item, allocator);
@@ -377,7 +363,7 @@ std::string openapi_document(const ApiConfig& config,
   }
   Value components(rapidjson::kObjectType);
   components.AddMember("securitySchemes", schemes, allocator);
-  components.AddMember("schemas", parse_schema(kSchemas, allocator), allocator);
+  components.AddMember("schemas", schemas, allocator);
   document.AddMember("components", components, allocator);
 
   rapidjson::StringBuffer buffer;

@@ -12,62 +12,62 @@ constexpr std::string_view kSubjectKey = "subject";
 constexpr std::string_view kTypeError = "type_error";
 }  // namespace
 
-bool available(const ApiConfig&, const Backend& backend) {
-  return backend.muc_light != nullptr;
+void with_service(const CallPtr& call, std::function<void(const std::string&)> next) {
+  call->await<ServiceDomainResult>(
+      [&](const Backend& backend, auto done) {
+        backend.muc_light->async_service_domain(call->user().domain(), done);
+      },
+      [call, next = std::move(next)](const std::optional<std::string>& domain) {
+        // Prepared like every JID domain, so that it compares with parsed
+        // room JIDs.
+        auto prepared = domain ? Jid::parse(*domain) : unexpected(JidError::empty_domain);
+        if (!prepared || !prepared->local().empty() || !prepared->is_bare()) {
+          call->fail(kServerNotFound);
+          return;
+        }
+        next(prepared->domain());
+      });
 }
 
-std::optional<std::string> service(Call& call) {
-  auto domain = call.state().backend.muc_light->service_domain(call.user().domain());
-  // Prepared like every JID domain, so that it compares with parsed room JIDs.
-  auto prepared = domain ? Jid::parse(*domain) : unexpected(JidError::empty_domain);
-  if (!prepared || !prepared->local().empty() || !prepared->is_bare()) {
-    call.fail(kServerNotFound);
-    return std::nullopt;
-  }
-  return prepared->domain();
-}
-
-std::optional<Jid> resolve(Call& call, std::string_view id) {
-  // MongooseIM looks the service up before it looks at the ID.
-  auto domain = service(call);
-  if (!domain) {
-    return std::nullopt;
-  }
-  // A valid localpart is a room ID, even when it would also parse as a JID
-  // (a bare domain such as "muclight.localhost").
-  auto local = prepare_localpart(id);
-  if (local && !local->empty()) {
-    auto room = Jid::from_parts(*local, *domain);
-    if (!room) {
-      call.fail(kInvalidRoomId);
-      return std::nullopt;
+void with_room(const CallPtr& call, std::string id, std::function<void(const Jid&)> next) {
+  with_service(call, [call, id = std::move(id), next = std::move(next)](const std::string& domain) {
+    // A valid localpart is a room ID, even when it would also parse as a JID
+    // (a bare domain such as "muclight.localhost").
+    auto local = prepare_localpart(id);
+    if (local && !local->empty()) {
+      auto room = Jid::from_parts(*local, domain);
+      if (!room) {
+        call->fail(kInvalidRoomId);
+        return;
+      }
+      next(*room);
+      return;
     }
-    return std::move(room).value();
-  }
-  auto room = Jid::parse(id);
-  if (!room) {
-    call.fail(kInvalidRoomId);
-    return std::nullopt;
-  }
-  if (room->domain() != *domain) {
-    call.fail(kInvalidDomain);
-    return std::nullopt;
-  }
-  if (room->local().empty()) {
-    call.fail(kInvalidRoomId);
-    return std::nullopt;
-  }
-  // A resource says nothing about which room is meant.
-  return room->bare();
+    auto room = Jid::parse(id);
+    if (!room) {
+      call->fail(kInvalidRoomId);
+      return;
+    }
+    if (room->domain() != domain) {
+      call->fail(kInvalidDomain);
+      return;
+    }
+    if (room->local().empty()) {
+      call->fail(kInvalidRoomId);
+      return;
+    }
+    // A resource says nothing about which room is meant.
+    next(room->bare());
+  });
 }
 
-std::optional<Jid> resolve_param(Call& call) {
-  auto id = call.param("id");
+void with_room_param(const CallPtr& call, std::function<void(const Jid&)> next) {
+  auto id = call->param("id");
   if (!id) {
-    call.fail(kMissingRoomId);
-    return std::nullopt;
+    call->fail(kMissingRoomId);
+    return;
   }
-  return resolve(call, *id);
+  with_room(call, std::string(*id), std::move(next));
 }
 
 void fail(Call& call, const RoomError& error, const ApiError& not_allowed) {
@@ -85,15 +85,9 @@ void fail(Call& call, const RoomError& error, const ApiError& not_allowed) {
       call.fail(kAlreadyExists);
       return;
     case RoomErrorKind::validation_failed:
-      fail_validation(call, error.key + " with reason " + error.reason);
-      return;
-    case RoomErrorKind::unavailable:
-      call.fail(Failure::unavailable);
-      return;
-    case RoomErrorKind::internal:
       break;
   }
-  call.fail(Failure::internal);
+  fail_validation(call, error.key + " with reason " + error.reason);
 }
 
 void fail_validation(Call& call, std::string_view key_and_reason) {

@@ -3,6 +3,7 @@
 // typed room errors, and parsing a room's name and subject.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,26 +29,33 @@ inline constexpr ApiError kRoomNotFound{404, "Room not found"};
 inline constexpr ParamDoc kIdDoc{"id", "path", "string",
                                  "Room ID, or room JID on the user's MUC Light service"};
 
-/// Whether the backend has rooms (the rooms* groups need them).
-bool available(const ApiConfig& config, const Backend& backend);
-
-/// The MUC Light service domain of the user's domain, prepared; nullopt after
-/// answering 404 "MUC Light server not found".
-std::optional<std::string> service(Call& call);
+/// Finds the MUC Light service domain of the user's domain (prepared), then
+/// runs `next(domain)`; answers 404 "MUC Light server not found" when there
+/// is none. MongooseIM looks the service up before anything else.
+void with_service(const CallPtr& call, std::function<void(const std::string&)> next);
 
 /// The bare room JID that `id` names: a room ID (a valid localpart, placed on
-/// the user's MUC Light service) or a room JID on that service. nullopt after
-/// answering 404 "MUC Light server not found", 400 "Invalid room ID" or 400
-/// "Invalid MUC Light domain".
-std::optional<Jid> resolve(Call& call, std::string_view id);
+/// the user's MUC Light service) or a room JID on that service; then
+/// `next(room)`. Answers 404 "MUC Light server not found", 400 "Invalid room
+/// ID" or 400 "Invalid MUC Light domain" instead.
+void with_room(const CallPtr& call, std::string id, std::function<void(const Jid&)> next);
 
 /// The room of the {id} parameter; 400 "Missing room ID" when the path has
 /// none.
-std::optional<Jid> resolve_param(Call& call);
+void with_room_param(const CallPtr& call, std::function<void(const Jid&)> next);
 
 /// Answers a backend room error. `not_allowed` is the endpoint's own error
 /// for RoomErrorKind::not_allowed.
 void fail(Call& call, const RoomError& error, const ApiError& not_allowed);
+
+/// Runs a room operation and answers with `on_value`, or the room error
+/// (`not_allowed` as for fail()).
+template <class Result, class Start, class OnValue>
+void await_room(const CallPtr& call, const ApiError& not_allowed, Start&& start, OnValue on_value) {
+  call->await<Result>(
+      std::forward<Start>(start), std::move(on_value),
+      [call, &not_allowed](const RoomError& error) { fail(*call, error, not_allowed); });
+}
 
 /// Name and subject of a create or config request body.
 struct ConfigRequest {

@@ -10,63 +10,51 @@ using namespace rooms;
 constexpr ApiError kNotAllowed{403, "Given user does not have permission to change config"};
 
 void put_room_config(const CallPtr& call) {
-  auto room = resolve_param(*call);
-  if (!room) {
-    return;
-  }
-  auto request = parse_config(*call);
-  if (!request) {
-    return;
-  }
-  call->with_backend([&](const Backend& backend) {
+  with_room_param(call, [call](const Jid& room) {
+    auto request = parse_config(*call);
+    if (!request) {
+      return;
+    }
     if (request->invalid) {
       // MUC Light validates the values only after finding the room and the
       // user in it, so those answers come first.
-      backend.muc_light->async_room_info(
-          call->user(), *room, call->then([call, invalid = *request->invalid](RoomInfoResult info) {
-            if (!info) {
-              rooms::fail(*call, info.error(), kNotAllowed);
-              return;
-            }
+      await_room<RoomInfoResult>(
+          call, kNotAllowed,
+          [&](const Backend& backend, auto done) {
+            backend.muc_light->async_room_info(call->user(), room, done);
+          },
+          [call, invalid = *request->invalid](const RoomInfo&) {
             fail_validation(*call, invalid);
-          }));
+          });
       return;
     }
-    backend.muc_light->async_set_config(call->user(), *room, request->config,
-                                        call->then([call](RoomResult changed) {
-                                          if (!changed) {
-                                            rooms::fail(*call, changed.error(), kNotAllowed);
-                                            return;
-                                          }
-                                          call->respond_empty(204);
-                                        }));
+    await_room<RoomResult>(
+        call, kNotAllowed,
+        [&](const Backend& backend, auto done) {
+          backend.muc_light->async_set_config(call->user(), room, request->config, done);
+        },
+        [call] { call->respond_empty(204); });
   });
+}
+
+RouteGroup declare() {
+  RouteGroup group("rooms_config");
+  group.needs(&Backend::muc_light).param(kIdDoc);
+  group.put("/rooms/{id}/config", put_room_config)
+      .summary("Change the room name and subject")
+      .body(R"({"type":"object","required":["name","subject"],"properties":{"name":{)"
+            R"("type":"string"},"subject":{"type":"string"}}})")
+      .returns(204, "Changed")
+      .errors({&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &common_errors::invalid_body,
+               &kMissingName, &kMissingSubject, &kRoomNotFound, &kNotOccupant, &kNotAllowed,
+               &kValidationFailed});
+  return group;
 }
 
 }  // namespace
 
 const RouteGroup& rooms_config_group() {
-  static const RouteGroup group{
-      "rooms_config",
-      rooms::available,
-      true,
-      true,
-      {kIdDoc},
-      {
-          {"/rooms/{id}/config",
-           "application/json",
-           {{"PUT",
-             put_room_config,
-             "Change the room name and subject",
-             R"({"type":"object","required":["name","subject"],"properties":{"name":{)"
-             R"("type":"string"},"subject":{"type":"string"}}})",
-             204,
-             "Changed",
-             "",
-             {&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &common_errors::invalid_body,
-              &kMissingName, &kMissingSubject, &kRoomNotFound, &kNotOccupant, &kNotAllowed,
-              &kValidationFailed}}}},
-      }};
+  static const RouteGroup group = declare();
   return group;
 }
 

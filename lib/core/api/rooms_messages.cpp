@@ -67,94 +67,94 @@ std::optional<RoomMessageContent> message_content(Call& call, const rapidjson::V
 }
 
 void get_room_messages(const CallPtr& call) {
-  auto room = resolve_param(*call);
-  if (!room) {
-    return;
-  }
-  auto paging = parse_paging(*call, kMaxRoomLimit);
-  if (!paging) {
-    return;
-  }
-  RoomArchiveQuery query{call->user(), *room, paging->before_us, paging->after_us, paging->limit};
-  call->with_backend([&](const Backend& backend) {
-    backend.muc_light->async_messages(query, call->then([call](RoomMessagesResult messages) {
-      if (!messages) {
-        rooms::fail(*call, messages.error(), kNotAllowed);
-        return;
-      }
-      call->respond_json(200,
-                         call->state().archive_json.array_json(*messages, MessageEncoding::room));
-    }));
+  with_room_param(call, [call](const Jid& room) {
+    std::string archive = "room:" + room.bare_string();
+    auto page = parse_paging(*call, kMaxRoomLimit, archive);
+    if (!page) {
+      return;
+    }
+    const RoomArchiveQuery query{call->user(),
+                                 room,
+                                 page->before_us,
+                                 page->after_us,
+                                 page->limit,
+                                 std::move(page->before_id),
+                                 std::move(page->after_id)};
+    await_room<RoomMessagesResult>(
+        call, kNotAllowed,
+        [&](const Backend& backend, auto done) { backend.muc_light->async_messages(query, done); },
+        [call, archive = std::move(archive)](const std::vector<ArchivedMessage>& messages) {
+          remember_page(*call, archive, messages);
+          call->respond_json(200, call->archived_json(messages, MessageEncoding::room));
+        });
   });
 }
 
 void post_room_message(const CallPtr& call) {
-  auto room = resolve_param(*call);
-  if (!room) {
-    return;
-  }
-  auto body = parse_json_object(*call);
-  if (!body) {
-    return;
-  }
-  auto content = message_content(*call, *body);
-  if (!content) {
-    return;
-  }
-  std::string id = random_uuid();
-  std::string stanza =
-      build_room_message(call->user().bare_string(), room->bare_string(), id, *content);
-  call->with_backend([&](const Backend& backend) {
-    backend.muc_light->async_send_message(call->user(), *room, std::move(stanza),
-                                          call->then([call, id](RoomResult sent) {
-                                            if (!sent) {
-                                              rooms::fail(*call, sent.error(), kNotAllowed);
-                                              return;
-                                            }
-                                            call->respond_id(200, id);
-                                          }));
+  with_room_param(call, [call](const Jid& room) {
+    auto body = parse_json_object(*call);
+    if (!body) {
+      return;
+    }
+    auto content = message_content(*call, *body);
+    if (!content) {
+      return;
+    }
+    std::string id = random_uuid();
+    std::string stanza =
+        build_room_message(call->user().bare_string(), room.bare_string(), id, *content);
+    await_room<RoomResult>(
+        call, kNotAllowed,
+        [&](const Backend& backend, auto done) {
+          backend.muc_light->async_send_message(call->user(), room, std::move(stanza), done);
+        },
+        [call, id] { call->respond_id(200, id); });
   });
+}
+
+RouteGroup declare() {
+  RouteGroup group("rooms_messages");
+  group.needs(&Backend::muc_light)
+      .param(kIdDoc)
+      .param("limit", "At most this many messages, 0..500 (default 50)", "query", "integer")
+      .param(kBeforeDoc)
+      .param(kAfterDoc);
+  group.schema(
+      "RoomMessage",
+      R"({"type": "object", "required": ["id", "from", "timestamp", "type"], "properties": {
+    "id": {"type": "string"}, "from": {"type": "string"},
+    "timestamp": {"type": "integer", "description": "milliseconds"},
+    "type": {"type": "string", "enum": ["message", "affiliation"]},
+    "body": {"type": "string"}, "markable": {"type": "boolean"},
+    "chat_marker": {"type": "object", "properties": {"type": {"type": "string"}, "id": {"type": "string"}}},
+    "affiliation": {"type": "string", "enum": ["owner", "member", "none"]},
+    "user": {"type": "string"}}})");
+  group.get("/rooms/{id}/messages", get_room_messages)
+      .summary("Recent room messages, oldest first")
+      .returns(200, "The messages",
+               R"({"type":"array","items":{"$ref":"#/components/schemas/RoomMessage"}})")
+      .errors({&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &paging_errors::invalid_query,
+               &paging_errors::invalid_limit, &paging_errors::invalid_before,
+               &paging_errors::invalid_after, &kRoomNotFound, &kNotOccupant})
+      .query({"limit", "before", "after"});
+  group.post("/rooms/{id}/messages", post_room_message)
+      .summary("Send a message or a chat marker to the room")
+      .body(R"({"type":"object","properties":{"body":{"type":"string"},"markable":{)"
+            R"("type":"boolean"},"chat_marker":{"type":"object","required":["type","id"],)"
+            R"("properties":{"type":{"type":"string","enum":["received","displayed",)"
+            R"("acknowledged"]},"id":{"type":"string"}}}}})")
+      .returns(200, "Sent",
+               R"({"type":"object","required":["id"],"properties":{"id":{"type":"string"}}})")
+      .errors({&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &common_errors::invalid_body,
+               &kInvalidBody, &kInvalidMarker, &kNoElements, &kRoomNotFound, &kNotOccupant,
+               &kNotAllowed, &kValidationFailed});
+  return group;
 }
 
 }  // namespace
 
 const RouteGroup& rooms_messages_group() {
-  static const RouteGroup group{
-      "rooms_messages",
-      rooms::available,
-      true,
-      true,
-      {kIdDoc,
-       {"limit", "query", "integer", "At most this many messages, 0..500 (default 50)"},
-       kBeforeDoc,
-       kAfterDoc},
-      {
-          {"/rooms/{id}/messages",
-           "application/json",
-           {{"GET",
-             get_room_messages,
-             "Recent room messages, oldest first",
-             "",
-             200,
-             "The messages",
-             R"({"type":"array","items":{"$ref":"#/components/schemas/RoomMessage"}})",
-             {&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &paging_errors::invalid_query,
-              &paging_errors::invalid_limit, &paging_errors::invalid_before,
-              &paging_errors::invalid_after, &kRoomNotFound, &kNotOccupant},
-             {"limit", "before", "after"}},
-            {"POST",
-             post_room_message,
-             "Send a message or a chat marker to the room",
-             R"({"type":"object","properties":{"body":{"type":"string"},"markable":{)"
-             R"("type":"boolean"},"chat_marker":{"type":"object","required":["type","id"],)"
-             R"("properties":{"type":{"type":"string","enum":["received","displayed",)"
-             R"("acknowledged"]},"id":{"type":"string"}}}}})",
-             200,
-             "Sent",
-             R"({"type":"object","required":["id"],"properties":{"id":{"type":"string"}}})",
-             {&kServerNotFound, &kInvalidRoomId, &kInvalidDomain, &common_errors::invalid_body,
-              &kInvalidBody, &kInvalidMarker, &kNoElements, &kRoomNotFound, &kNotOccupant}}}},
-      }};
+  static const RouteGroup group = declare();
   return group;
 }
 

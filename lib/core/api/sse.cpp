@@ -33,7 +33,7 @@ class StreamSink final : public StanzaSink {
 };
 
 bool resumable(const Call& call) {
-  return call.config().sse.resume && call.state().backend.events != nullptr;
+  return call.config().sse.resume && call.has(&Backend::events);
 }
 
 /// The Last-Event-ID the client sent (header first, then the query), or
@@ -55,9 +55,52 @@ std::optional<std::optional<std::uint64_t>> last_event_id(const Call& call) {
   return parse_sse_event_id(*text);
 }
 
+/// A place in the per-user count of streams, given back when the last
+/// reference goes unless a stream took it over (the stream gives it back when
+/// it closes).
+class StreamPlace {
+ public:
+  StreamPlace(std::shared_ptr<StreamCounter> streams, Jid user)
+      : streams_(std::move(streams)), user_(std::move(user)) {}
+  ~StreamPlace() {
+    if (!handed_over_) {
+      streams_->close(user_);
+    }
+  }
+  StreamPlace(const StreamPlace&) = delete;
+  StreamPlace& operator=(const StreamPlace&) = delete;
+  void hand_over() { handed_over_ = true; }
+
+ private:
+  std::shared_ptr<StreamCounter> streams_;
+  Jid user_;
+  bool handed_over_ = false;
+};
+
+/// Sends what the client missed, then lets the held-back live events go.
+/// The answer is out: a failure here can only end the stream, and the client
+/// reconnects.
+void replay(const CallPtr& call, const std::shared_ptr<SseStream>& stream,
+            std::uint64_t replay_after) {
+  const std::size_t max_replay = call->config().sse.max_replay;
+  Completion<EventsResult> done(
+      [stream, max_replay](EventsResult events) {
+        if (!events) {
+          stream->close();
+          return;
+        }
+        stream->finish_replay(*events, events->size() > max_replay);
+      },
+      [stream] { stream->close(); });
+  // When the Api is going away, `done` is dropped and the stream closes.
+  CallInternals::with_backend(*call, [&](const Backend& backend) {
+    backend.events->async_events_after(call->user(), replay_after, max_replay + 1, done);
+  });
+}
+
 void open_stream(const CallPtr& call, std::optional<std::uint64_t> replay_after) {
   const ApiConfig& config = call->config();
-  auto streams = call->state().streams;
+  auto streams = CallInternals::state(*call).streams;
   const Jid user = call->user();
   SseStream::Options options;
   options.timestamp_unit = config.sse.timestamp_unit;
@@ -76,45 +119,26 @@ void open_stream(const CallPtr& call, std::optional<std::uint64_t> replay_after)
     call->fail(Failure::internal);  // cannot happen: a UUID is a valid resource
     return;
   }
-  call->with_backend([&](const Backend& backend) {
-    backend.sessions->async_open_session(
-        *full, std::make_shared<StreamSink>(stream),
-        call->then([call, stream, replay_after](OpenSessionResult session) {
-          if (!session) {
-            stream->close();
-            call->fail(session.error());
-            return;
-          }
-          stream->hold_session(std::move(session).value());
-          Response response;
-          response.status = 200;
-          response.headers.set("Content-Type", "text/event-stream");
-          response.headers.set("Cache-Control", "no-cache");
-          response.event_stream = stream;
-          call->respond(std::move(response));
-          if (!replay_after) {
-            return;
-          }
-          const std::size_t max_replay = call->config().sse.max_replay;
-          call->with_backend([&](const Backend& b) {
-            b.events->async_events_after(call->user(), *replay_after, max_replay + 1,
-                                         // The answer is out: a failure here can only end the
-                                         // stream, and the client reconnects.
-                                         Completion<EventsResult>(
-                                             [stream, max_replay](EventsResult events) {
-                                               if (!events) {
-                                                 stream->close();
-                                                 return;
-                                               }
-                                               stream->finish_replay(*events,
-                                                                     events->size() > max_replay);
-                                             },
-                                             [stream] { stream->close(); }));
-          });
-        }));
-  });
-  // A stream that is never served (the Api going away, a dropped
-  // completion) ends when its last reference goes: its destructor closes it.
+  // Should the session not open (a failure, the Api going away, a dropped
+  // completion), the stream ends when its last reference goes: its
+  // destructor closes it and gives its place back.
+  call->await<OpenSessionResult>(
+      [&](const Backend& backend, auto done) {
+        backend.sessions->async_open_session(Caller(*full, call->user().login()),
+                                             std::make_shared<StreamSink>(stream), done);
+      },
+      [call, stream, replay_after](std::unique_ptr<Session> session) {
+        stream->hold_session(std::move(session));
+        Response response;
+        response.status = 200;
+        response.headers.set("Content-Type", "text/event-stream");
+        response.headers.set("Cache-Control", "no-cache");
+        response.event_stream = stream;
+        call->respond(std::move(response));
+        if (replay_after) {
+          replay(call, stream, *replay_after);
+        }
+      });
 }
 
 void get_sse(const CallPtr& call) {
@@ -130,7 +154,8 @@ void get_sse(const CallPtr& call) {
       replay_after = **given;
     }
   }
-  if (!call->state().streams->try_open(call->user(), call->config().sse.max_streams_per_user)) {
+  auto streams = CallInternals::state(*call).streams;
+  if (!streams->try_open(call->user(), call->config().sse.max_streams_per_user)) {
     call->fail(kTooManyStreams);
     return;
   }
@@ -138,53 +163,48 @@ void get_sse(const CallPtr& call) {
     open_stream(call, std::nullopt);
     return;
   }
-  // An id beyond the last sequence handed out was never issued.
-  call->with_backend([&](const Backend& backend) {
-    backend.events->async_last_sequence(call->then([call, replay_after](SequenceResult last) {
-      if (!last || *replay_after > *last) {
-        call->state().streams->close(call->user());
-        if (!last) {
-          call->fail(last.error());
-        } else {
+  // An id beyond the last sequence handed out was never issued. Whatever
+  // ends this request short of a stream gives the place back.
+  auto place = std::make_shared<StreamPlace>(streams, call->user());
+  call->await<SequenceResult>(
+      [&](const Backend& backend, auto done) { backend.events->async_last_sequence(done); },
+      [call, replay_after, place](std::uint64_t last) {
+        if (*replay_after > last) {
           call->fail(kInvalidLastEventId);
+          return;
         }
-        return;
-      }
-      open_stream(call, replay_after);
-    }));
-  });
+        place->hand_over();  // to the stream, whose close gives it back
+        open_stream(call, replay_after);
+      });
+}
+
+RouteGroup declare() {
+  RouteGroup group("sse");
+  group.needs(&Backend::sessions)
+      .param("last_event_id",
+             "With resumable streams: the id of the last event received (as the Last-Event-ID "
+             "header)",
+             "query")
+      .param("access_token",
+             "With tokens enabled: an access token, for clients that cannot set headers", "query");
+  group.route("/sse").produces = "text/event-stream";
+  group.get("/sse", get_sse)
+      .summary("Open a server-sent-events stream of incoming messages")
+      .returns(200,
+               "An event stream: `message` events (chat JSON) and `room.message` events (room "
+               "JSON with `room`); ids count from 1, or are resume tokens when streams are "
+               "resumable (then `reset` tells the client to reload its history).",
+               R"({"type":"string"})")
+      .errors({&kInvalidLastEventId, &kTooManyStreams})
+      .query({"last_event_id", "access_token"})
+      .token_in_query();
+  return group;
 }
 
 }  // namespace
 
 const RouteGroup& sse_group() {
-  static const RouteGroup group{
-      "sse",
-      [](const ApiConfig&, const Backend& backend) { return backend.sessions != nullptr; },
-      true,
-      true,
-      {{"last_event_id", "query", "string",
-        "With resumable streams: the id of the last event received (as the Last-Event-ID "
-        "header)"},
-       {"access_token", "query", "string",
-        "With tokens enabled: an access token, for clients that cannot set headers"}},
-      {
-          {"/sse",
-           "text/event-stream",
-           {{"GET",
-             get_sse,
-             "Open a server-sent-events stream of incoming messages",
-             "",
-             200,
-             "An event stream: `message` events (chat JSON) and `room.message` events (room "
-             "JSON with `room`); ids count from 1, or are resume tokens when streams are "
-             "resumable (then `reset` tells the client to reload its history).",
-             R"({"type":"string"})",
-             {&kInvalidLastEventId, &kTooManyStreams},
-             {"last_event_id", "access_token"},
-             Access::user,
-             /*token_in_query=*/true}}},
-      }};
+  static const RouteGroup group = declare();
   return group;
 }
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/api/archive_cursors.hpp"
 #include "core/api/archive_json_cache.hpp"
 #include "core/api/route_group.hpp"
 #include "mimrest/api.hpp"
@@ -87,6 +88,7 @@ struct Api::State {
   LoginThrottle throttle;
   std::shared_ptr<detail::StreamCounter> streams;
   detail::ArchiveJsonCache archive_json;
+  detail::ArchiveCursors cursors;
 
   std::int64_t now_us() const { return config.now_us(); }
 };

@@ -30,7 +30,7 @@ struct TokenPair {
 
 TokenPair make_pair(const Call& call, const Jid& user, const std::string& family) {
   const TokenConfig& config = call.config().tokens;
-  const std::int64_t now = call.state().now_us();
+  const std::int64_t now = call.now_us();
   std::string access = make_bearer_token();
   std::string refresh = make_bearer_token();
   TokenPair pair;
@@ -62,17 +62,11 @@ void answer_tokens(const CallPtr& call, std::string body) {
 
 void post_tokens(const CallPtr& call) {
   auto pair = make_pair(*call, call->user(), random_uuid());
-  call->with_backend([&](const Backend& backend) {
-    backend.tokens->async_issue(
-        pair.records, call->state().now_us(),
-        call->then([call, body = std::move(pair.body)](TokenChangeResult issued) mutable {
-          if (!issued) {
-            call->fail(issued.error());
-            return;
-          }
-          answer_tokens(call, std::move(body));
-        }));
-  });
+  call->await<TokenChangeResult>(
+      [&](const Backend& backend, auto done) {
+        backend.tokens->async_issue(pair.records, call->now_us(), done);
+      },
+      [call, body = std::move(pair.body)] { answer_tokens(call, body); });
 }
 
 void refresh_tokens(const CallPtr& call) {
@@ -85,15 +79,15 @@ void refresh_tokens(const CallPtr& call) {
     call->fail(kMissingRefreshToken);
     return;
   }
-  Api::State& state = call->state();
+  LoginThrottle& throttle = CallInternals::state(*call).throttle;
   const std::string& address = call->request().remote_address;
-  const std::int64_t now = state.now_us();
-  if (auto wait = state.throttle.blocked({}, address, now)) {
+  const std::int64_t now = call->now_us();
+  if (auto wait = throttle.blocked({}, address, now)) {
     answer_throttled(*call, *wait);
     return;
   }
   if (!is_bearer_token_shaped(*token)) {
-    state.throttle.record_failure({}, address, now);
+    throttle.record_failure({}, address, now);
     answer_unauthorized(*call);
     return;
   }
@@ -101,101 +95,71 @@ void refresh_tokens(const CallPtr& call) {
   // The new pair belongs to the old one's user and family: look it up first.
   // A spent refresh token is not found; rotating it anyway is what tells a
   // replay (which revokes the family) from an unknown token.
-  call->with_backend([&](const Backend& backend) {
-    backend.tokens->async_find(hash, now, call->then([call, hash](TokenLookupResult found) {
-      if (!found) {
-        call->fail(found.error());
-        return;
-      }
-      std::optional<TokenPair> pair;
-      if (*found && (*found)->kind == TokenKind::refresh) {
-        pair = make_pair(*call, (*found)->user, (*found)->family);
-      }
-      call->with_backend([&](const Backend& b) {
-        b.tokens->async_rotate(hash, pair ? pair->records : std::vector<TokenRecord>{},
-                               call->state().now_us(),
-                               call->then([call, pair](RotateResult rotated) {
-                                 if (!rotated) {
-                                   call->fail(rotated.error());
-                                   return;
-                                 }
-                                 if (*rotated != RotateOutcome::rotated || !pair) {
-                                   call->state().throttle.record_failure(
-                                       {}, call->request().remote_address, call->state().now_us());
-                                   answer_unauthorized(*call);
-                                   return;
-                                 }
-                                 answer_tokens(call, pair->body);
-                               }));
+  call->await<TokenLookupResult>(
+      [&](const Backend& backend, auto done) { backend.tokens->async_find(hash, now, done); },
+      [call, hash](const std::optional<TokenRecord>& found) {
+        std::optional<TokenPair> pair;
+        if (found && found->kind == TokenKind::refresh) {
+          pair = make_pair(*call, found->user, found->family);
+        }
+        call->await<RotateResult>(
+            [&](const Backend& backend, auto done) {
+              backend.tokens->async_rotate(hash, pair ? pair->records : std::vector<TokenRecord>{},
+                                           call->now_us(), done);
+            },
+            [call, pair](RotateOutcome rotated) {
+              if (rotated != RotateOutcome::rotated || !pair) {
+                CallInternals::state(*call).throttle.record_failure(
+                    {}, call->request().remote_address, call->now_us());
+                answer_unauthorized(*call);
+                return;
+              }
+              answer_tokens(call, pair->body);
+            });
       });
-    }));
-  });
 }
 
 void delete_tokens(const CallPtr& call) {
-  call->with_backend([&](const Backend& backend) {
-    backend.tokens->async_revoke_user(call->user(), call->then([call](TokenChangeResult revoked) {
-      if (!revoked) {
-        call->fail(revoked.error());
-        return;
-      }
-      call->respond_empty(204);
-    }));
-  });
+  call->await<TokenChangeResult>(
+      [&](const Backend& backend, auto done) {
+        backend.tokens->async_revoke_user(call->user(), done);
+      },
+      [call] { call->respond_empty(204); });
 }
 
-constexpr std::string_view kTokenPair =
-    R"({"type":"object","required":["access_token","refresh_token","token_type","expires_in"],)"
-    R"("properties":{"access_token":{"type":"string"},"refresh_token":{"type":"string"},)"
-    R"("token_type":{"type":"string","enum":["Bearer"]},"expires_in":{"type":"integer",)"
-    R"("description":"seconds until the access token expires"}}})";
+RouteGroup declare() {
+  constexpr std::string_view kTokenPair =
+      R"({"type":"object","required":["access_token","refresh_token","token_type","expires_in"],)"
+      R"("properties":{"access_token":{"type":"string"},"refresh_token":{"type":"string"},)"
+      R"("token_type":{"type":"string","enum":["Bearer"]},"expires_in":{"type":"integer",)"
+      R"("description":"seconds until the access token expires"}}})";
+  RouteGroup group("tokens");
+  group.always_on()
+      .needs([](const ApiConfig& config, const Backend&) { return config.tokens.enabled; })
+      .needs(&Backend::tokens);
+  group.post("/tokens", post_tokens)
+      .summary("Get an access and a refresh token")
+      .returns(200, "A token pair", kTokenPair);
+  group.del("/tokens", delete_tokens)
+      .summary("Revoke every token of the user")
+      .returns(204, "Revoked");
+  group.post("/tokens/refresh", refresh_tokens)
+      .summary(
+          "Exchange a refresh token for a new pair (the old one is spent; presenting a spent "
+          "one again revokes every token descended from the same POST /tokens). Answers 401 "
+          "for any token that is not a live refresh token.")
+      .body(R"({"type":"object","required":["refresh_token"],"properties":{"refresh_token":{)"
+            R"("type":"string"}}})")
+      .returns(200, "A new token pair", kTokenPair)
+      .errors({&common_errors::invalid_body, &kMissingRefreshToken})
+      .access(Access::refresh_token);
+  return group;
+}
 
 }  // namespace
 
 const RouteGroup& tokens_group() {
-  static const RouteGroup group{
-      "tokens",
-      [](const ApiConfig& config, const Backend& backend) {
-        return config.tokens.enabled && backend.tokens != nullptr;
-      },
-      /*switchable=*/false,
-      true,
-      {},
-      {
-          {"/tokens",
-           "application/json",
-           {{"POST",
-             post_tokens,
-             "Get an access and a refresh token",
-             "",
-             200,
-             "A token pair",
-             kTokenPair,
-             {}},
-            {"DELETE",
-             delete_tokens,
-             "Revoke every token of the user",
-             "",
-             204,
-             "Revoked",
-             "",
-             {}}}},
-          {"/tokens/refresh",
-           "application/json",
-           {{"POST",
-             refresh_tokens,
-             "Exchange a refresh token for a new pair (the old one is spent; presenting a spent "
-             "one again revokes every token descended from the same POST /tokens). Answers 401 "
-             "for any token that is not a live refresh token.",
-             R"({"type":"object","required":["refresh_token"],"properties":{"refresh_token":{)"
-             R"("type":"string"}}})",
-             200,
-             "A new token pair",
-             kTokenPair,
-             {&common_errors::invalid_body, &kMissingRefreshToken},
-             {},
-             Access::refresh_token}}},
-      }};
+  static const RouteGroup group = declare();
   return group;
 }
 

@@ -1,6 +1,7 @@
 // Wire names of the backend enums, as the API shows them, and the few
 // helpers the ready-made backends share.
-#include "mimrest/backend/failure.hpp"
+#include "mimrest/backend/accounts.hpp"
+#include "mimrest/backend/error.hpp"
 #include "mimrest/backend/muc_light.hpp"
 #include "mimrest/backend/reference_backend.hpp"
 #include "mimrest/backend/roster.hpp"
@@ -20,13 +21,16 @@ std::string_view to_string(AccountError error) noexcept {
     case AccountError::already_exists:
       return "the user already exists";
     case AccountError::not_found:
-      return "no such user";
-    case AccountError::unavailable:
-      return "the storage cannot be reached";
-    case AccountError::internal:
       break;
   }
-  return "a storage error";
+  return "no such user";
+}
+
+std::string_view to_string(const Error<AccountError>& error) noexcept {
+  if (const AccountError* account = error.if_domain()) {
+    return to_string(*account);
+  }
+  return error == Failure::unavailable ? "the storage cannot be reached" : "a storage error";
 }
 
 std::optional<std::string> muc_light_service(std::string_view pattern,
