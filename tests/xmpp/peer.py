@@ -263,6 +263,7 @@ class Peer(slixmpp.ClientXMPP):
                          args.password, sasl_mech=args.mech)
         self.args = args
         self.ready = False
+        self.was_ready = False
         self.online = asyncio.Event()
         self.closing = False
         self.out_lock = threading.Lock()
@@ -308,6 +309,7 @@ class Peer(slixmpp.ClientXMPP):
             self.emit({"event": "error", "stanza": "iq", "text": "roster: %s" % error})
         self.send_presence()
         self.ready = True
+        self.was_ready = True
         self.online.set()
         self.emit({"event": "ready", "jid": str(self.boundjid)})
 
@@ -324,6 +326,10 @@ class Peer(slixmpp.ClientXMPP):
     def on_disconnected(self, reason):
         if self.closing:
             os._exit(0)  # stdin closed or "disconnect": the stream is closed
+        if not self.was_ready:
+            # Lost before logging in (e.g. a certificate refused): no retry.
+            self.emit({"event": "failed", "error": "disconnected: %s" % (reason or "")})
+            os._exit(1)
         self.ready = False
         self.online.clear()
         self.emit({"event": "disconnected", "reason": str(reason or "")})
