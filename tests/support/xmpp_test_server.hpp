@@ -176,7 +176,7 @@ inline std::optional<XmppServer> xmpp_server(std::string kind = xmpp_kind()) {
     std::ifstream in(folder / "unavailable");
     std::string why;
     std::getline(in, why);
-    return skip(kind + " is not installed (" + why + ")");
+    return skip(kind + " test server unavailable: " + why);
   }
   INFO(kind << " test server folder: " << folder.string());
   const auto env = read_env_file(folder / "env");
