@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -118,6 +119,16 @@ struct XmppServer {
   void resume() const { control("resume"); }
   void register_user(const std::string& user, const std::string& password) const {
     control("register", {user, password});
+  }
+  /// Several accounts in one call (for ejabberd one Erlang VM start, not
+  /// one per account). Names and passwords of [A-Za-z0-9._@+=-].
+  void register_users(const std::vector<std::pair<std::string, std::string>>& accounts) const {
+    std::vector<std::string> args;
+    for (const auto& [user, password] : accounts) {
+      args.push_back(user);
+      args.push_back(password);
+    }
+    control("register", args);
   }
   /// Deletes the account and its data (roster, archive, PEP...).
   void unregister_user(const std::string& user) const { control("unregister", {user}); }

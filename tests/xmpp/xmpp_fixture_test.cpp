@@ -36,11 +36,17 @@ std::optional<XmppServer> server_and_peers() {
   return server;
 }
 
-/// Fresh accounts for one test (the servers are shared by the whole run).
-std::string new_user(const XmppServer& server, const char* prefix) {
-  const std::string user = unique_user(prefix);
-  server.register_user(user, "secret");
-  return user;
+/// Fresh accounts for one test (the servers are shared by the whole run),
+/// password `secret`, registered in one call.
+std::vector<std::string> new_users(const XmppServer& server, std::vector<const char*> prefixes) {
+  std::vector<std::string> users;
+  std::vector<std::pair<std::string, std::string>> accounts;
+  for (const char* prefix : prefixes) {
+    users.push_back(unique_user(prefix));
+    accounts.emplace_back(users.back(), "secret");
+  }
+  server.register_users(accounts);
+  return users;
 }
 
 bool has(const rapidjson::Value& object, const char* key) {
@@ -69,8 +75,8 @@ TEST_CASE("XMPP servers: a chat message with Smack properties, thread and parent
   if (!server) {
     return;
   }
-  const auto a = new_user(*server, "alice");
-  const auto b = new_user(*server, "bob");
+  const auto users = new_users(*server, {"alice", "bob"});
+  const auto &a = users[0], &b = users[1];
   XmppPeer alice(server->peer_options(a));
   XmppPeer bob(server->peer_options(b));
   alice.wait_ready();
@@ -115,8 +121,8 @@ TEST_CASE("XMPP servers: a subscription handshake produces roster pushes", "[xmp
   if (!server) {
     return;
   }
-  const auto a = new_user(*server, "alice");
-  const auto b = new_user(*server, "bob");
+  const auto users = new_users(*server, {"alice", "bob"});
+  const auto &a = users[0], &b = users[1];
   XmppPeer alice(server->peer_options(a));
   XmppPeer bob(server->peer_options(b));
   alice.wait_ready();
@@ -165,9 +171,8 @@ TEST_CASE("XMPP servers: a persistent members-only room archived with MUC MAM", 
   if (!server) {
     return;
   }
-  const auto a = new_user(*server, "alice");
-  const auto b = new_user(*server, "bob");
-  const auto c = new_user(*server, "carol");
+  const auto users = new_users(*server, {"alice", "bob", "carol"});
+  const auto &a = users[0], &b = users[1], &c = users[2];
   XmppPeer alice(server->peer_options(a));
   XmppPeer bob(server->peer_options(b));
   XmppPeer carol(server->peer_options(c));
@@ -263,8 +268,8 @@ TEST_CASE("XMPP servers: the user's archive has stamps and pages by before and a
   if (!server) {
     return;
   }
-  const auto a = new_user(*server, "alice");
-  const auto b = new_user(*server, "bob");
+  const auto users = new_users(*server, {"alice", "bob"});
+  const auto &a = users[0], &b = users[1];
   XmppPeer alice(server->peer_options(a));
   XmppPeer bob(server->peer_options(b));
   alice.wait_ready();
@@ -318,7 +323,8 @@ TEST_CASE("XMPP servers: XEP-0402 bookmarks are published, listed and retracted"
   if (!server) {
     return;
   }
-  const auto a = new_user(*server, "alice");
+  const auto users = new_users(*server, {"alice", "bob"});
+  const auto &a = users[0], &b = users[1];
   XmppPeer alice(server->peer_options(a));
   alice.wait_ready();
   CHECK(alice.call_ok("bookmarks_get")["items"].Empty());
@@ -353,7 +359,6 @@ TEST_CASE("XMPP servers: XEP-0402 bookmarks are published, listed and retracted"
   CHECK(str(left["items"][0], "jid") == second);
 
   // Private to the owner (access model whitelist): another user cannot read.
-  const auto b = new_user(*server, "bob");
   XmppPeer bob(server->peer_options(b));
   bob.wait_ready();
   const auto foreign = bob.call("iq", Json()
