@@ -165,6 +165,9 @@ struct PeerOptions {
   bool tls = false;       ///< require STARTTLS
   std::string ca_file;    ///< CA to verify the server's certificate with
   std::string mechanism;  ///< SASL mechanism; empty: the best offered
+  /// PEP nodes whose notifications the peer asks for (NODE+notify in its
+  /// capabilities), e.g. "urn:xmpp:bookmarks:1".
+  std::vector<std::string> notify;
   std::chrono::seconds login_timeout{20};
   std::string script = default_peer_script();
   std::string python = default_peer_python();
@@ -201,6 +204,10 @@ class XmppPeer {
     if (!options_.mechanism.empty()) {
       args.emplace_back("--mech");
       args.push_back(options_.mechanism);
+    }
+    for (const auto& node : options_.notify) {
+      args.emplace_back("--notify");
+      args.push_back(node);
     }
     spawn(args);
     reader_ = std::thread([this] { read_loop(); });

@@ -3,7 +3,7 @@
 
     peer.py --host H --port P --jid alice@localhost --password secret
             [--resource R] [--tls] [--ca FILE] [--mech SCRAM-SHA-1]
-            [--timeout S] [--debug]
+            [--timeout S] [--notify NODE]... [--debug]
 
 The other party of a conversation with a REST user: an independent client
 library (slixmpp, Debian's python3-slixmpp), never the gateway's code. Once
@@ -277,6 +277,12 @@ class Peer(slixmpp.ClientXMPP):
         self.roster.auto_subscribe = False
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199")
+        if args.notify:
+            # PEP notifications (e.g. of urn:xmpp:bookmarks:1) are sent to
+            # clients that advertise NODE+notify in their capabilities.
+            self.register_plugin("xep_0115")
+            for node in args.notify:
+                self["xep_0030"].add_feature(node + "+notify")
         if args.ca:
             self.ca_certs = args.ca
         self.add_event_handler("session_start", self.on_session_start)
@@ -307,6 +313,8 @@ class Peer(slixmpp.ClientXMPP):
             await self.get_roster(timeout=self.args.timeout)
         except Exception as error:  # noqa: BLE001 - reported, not fatal
             self.emit({"event": "error", "stanza": "iq", "text": "roster: %s" % error})
+        if self.args.notify:
+            await self["xep_0115"].update_caps(broadcast=False)
         self.send_presence()
         self.ready = True
         self.was_ready = True
@@ -465,7 +473,7 @@ class Peer(slixmpp.ClientXMPP):
     async def iq(self, kind, payload, to=None, timeout=DEFAULT_TIMEOUT):
         """Sends an iq with `payload` (an Element) and returns the result's
         Element; an error answer raises CommandError."""
-        iq = self.make_iq(ifrom=None, ito=to, itype=kind)
+        iq = self.make_iq(id=self.fresh_id(), ito=to, itype=kind)
         if payload is not None:
             iq.append(payload)
         try:
@@ -478,14 +486,14 @@ class Peer(slixmpp.ClientXMPP):
             raise CommandError("timeout")
         return answer.xml
 
-    def new_id(self):
+    def fresh_id(self):
         return uuid.uuid4().hex[:16]
 
     # ---- commands --------------------------------------------------------------------------
     async def cmd_message(self, c):
         message = ET.Element(q(NS_CLIENT, "message"),
                              {"to": c["to"], "type": c.get("type", "chat"),
-                              "id": c.get("message_id") or self.new_id()})
+                              "id": c.get("message_id") or self.fresh_id()})
         if c.get("body") is not None:
             ET.SubElement(message, q(NS_CLIENT, "body")).text = c["body"]
         if c.get("thread") is not None:
@@ -563,7 +571,7 @@ class Peer(slixmpp.ClientXMPP):
         room = c["room"]
         if room not in self.rooms:
             raise CommandError("not-joined")
-        message_id = c.get("message_id") or self.new_id()
+        message_id = c.get("message_id") or self.fresh_id()
         future = asyncio.get_running_loop().create_future()
         self.reflections[(room, message_id)] = future
         message = ET.Element(q(NS_CLIENT, "message"),
@@ -590,7 +598,7 @@ class Peer(slixmpp.ClientXMPP):
         # Prosody reflects a subject change without the message's id.
         self.subjects[room] = (c["subject"], future)
         message = ET.Element(q(NS_CLIENT, "message"),
-                             {"to": room, "type": "groupchat", "id": self.new_id()})
+                             {"to": room, "type": "groupchat", "id": self.fresh_id()})
         ET.SubElement(message, q(NS_CLIENT, "subject")).text = c["subject"]
         self.send_xml(message)
         try:
@@ -614,6 +622,8 @@ class Peer(slixmpp.ClientXMPP):
         query = ET.Element(q(NS_MUC_OWNER, "query"))
         query.append(submit_form("http://jabber.org/protocol/muc#roomconfig", values))
         await self.iq("set", query, to=c["room"], timeout=c["timeout"])
+        if c.get("subject") is not None:  # not in the form: a groupchat message
+            await self.cmd_subject(c)
         return {}
 
     async def cmd_room_destroy(self, c):
@@ -641,7 +651,7 @@ class Peer(slixmpp.ClientXMPP):
                            "nick": i.get("nick")} for i in items]}
 
     async def cmd_invite(self, c):
-        message = ET.Element(q(NS_CLIENT, "message"), {"to": c["room"], "id": self.new_id()})
+        message = ET.Element(q(NS_CLIENT, "message"), {"to": c["room"], "id": self.fresh_id()})
         x = ET.SubElement(message, q(NS_MUC_USER, "x"))
         invite = ET.SubElement(x, q(NS_MUC_USER, "invite"), {"to": c["jid"]})
         if c.get("reason"):
@@ -650,7 +660,7 @@ class Peer(slixmpp.ClientXMPP):
         return {}
 
     async def cmd_mam(self, c):
-        query_id = self.new_id()
+        query_id = self.fresh_id()
         query = ET.Element(q(NS_MAM, "query"), {"queryid": query_id})
         values = {}
         for key in ("with", "start", "end"):
@@ -891,6 +901,8 @@ def main():
     parser.add_argument("--ca", help="CA file to verify the server certificate")
     parser.add_argument("--mech", help="SASL mechanism to use (default: the best offered)")
     parser.add_argument("--timeout", type=float, default=20.0, help="login timeout (s)")
+    parser.add_argument("--notify", action="append", default=[], metavar="NODE",
+                        help="receive PEP notifications of NODE (repeatable)")
     parser.add_argument("--debug", action="store_true", help="slixmpp debug log on stderr")
     args = parser.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR,
