@@ -283,6 +283,9 @@ class Peer(slixmpp.ClientXMPP):
             self.register_plugin("xep_0115")
             for node in args.notify:
                 self["xep_0030"].add_feature(node + "+notify")
+            # A feature of this process alone: the capabilities hash is new
+            # to the server, which then always asks what it means (below).
+            self["xep_0030"].add_feature("urn:mimrest:test-peer:" + uuid.uuid4().hex)
         if args.ca:
             self.ca_certs = args.ca
         self.add_event_handler("session_start", self.on_session_start)
@@ -293,6 +296,10 @@ class Peer(slixmpp.ClientXMPP):
                                        self.on_message))
         self.register_handler(Callback("peer presences", MatchXPath("{%s}presence" % NS_CLIENT),
                                        self.on_presence))
+        self.caps_queried = None
+        self.register_handler(Callback(
+            "peer disco queries", MatchXPath("{%s}iq/{%s}query" % (
+                NS_CLIENT, "http://jabber.org/protocol/disco#info")), self.on_disco_info))
         self.register_handler(Callback(
             "peer roster pushes", MatchXPath("{%s}iq/{%s}query" % (NS_CLIENT, NS_ROSTER)),
             self.on_roster_iq))
@@ -315,7 +322,17 @@ class Peer(slixmpp.ClientXMPP):
             self.emit({"event": "error", "stanza": "iq", "text": "roster: %s" % error})
         if self.args.notify:
             await self["xep_0115"].update_caps(broadcast=False)
+            self.caps_queried = asyncio.Event()
         self.send_presence()
+        if self.args.notify:
+            # The server learns what the capabilities mean by asking for
+            # them (disco#info): notifications flow once it had the answer.
+            try:
+                await asyncio.wait_for(self.caps_queried.wait(), 5.0)
+                await asyncio.sleep(0.2)  # the answer is on its way
+            except asyncio.TimeoutError:
+                self.emit({"event": "error", "stanza": "iq",
+                           "text": "the server did not ask for our capabilities"})
         self.ready = True
         self.was_ready = True
         self.online.set()
@@ -461,6 +478,11 @@ class Peer(slixmpp.ClientXMPP):
         self.emit({"event": "presence", "from": sender, "type": kind,
                    "show": child_text(presence, q(NS_CLIENT, "show")),
                    "status": child_text(presence, q(NS_CLIENT, "status"))})
+
+    def on_disco_info(self, stanza):
+        # slixmpp answers; this only notes that the server asked.
+        if stanza.xml.get("type") == "get" and self.caps_queried is not None:
+            self.caps_queried.set()
 
     def on_roster_iq(self, stanza):
         iq = stanza.xml
