@@ -237,6 +237,10 @@ bool HttpSession<Stream>::on_header() {
     close_now();  // shed while the headers arrived
     return false;
   }
+  if (auto defect = header_defect(parser_->get())) {
+    answer_now(server_->gate.transport_error(400, *defect));
+    return false;
+  }
   auto ticket = server_->gate.enter();
   if (!ticket) {
     answer_now(server_->gate.stopping_response());

@@ -1,4 +1,4 @@
-// The conversion of Beast's request into the core's.
+// Header checks and the conversion of Beast's request into the core's.
 #include "beast/request.hpp"
 
 #include <utility>
@@ -15,6 +15,19 @@ std::string_view view(boost::beast::string_view text) {
 }
 
 }  // namespace
+
+std::optional<std::string_view> header_defect(const BeastRequest& request) {
+  for (auto field : {http::field::authorization, http::field::host, http::field::content_type,
+                     http::field::content_length}) {
+    if (request.count(field) > 1) {
+      return std::string_view("Invalid request");
+    }
+  }
+  if (request.version() >= 11 && request.count(http::field::host) == 0) {
+    return std::string_view("Invalid request");
+  }
+  return std::nullopt;
+}
 
 bool expects_continue(const BeastRequest& request) {
   return request.version() >= 11 && iequals(view(request[http::field::expect]), "100-continue");

@@ -370,6 +370,54 @@ TEST_CASE("request targets: absolute-form accepted, other forms refused") {
   CHECK(asterisk->body == "\"Invalid request target\"");
 }
 
+TEST_CASE("a single-value header field given twice: 400, then the connection closes") {
+  Served served;
+  const std::string wrong = raw::basic("alice@localhost", "wrong");
+  const std::string body = R"({"to": "bob@localhost", "body": "twice"})";
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      // A valid then an invalid one: a proxy that checks the last would pass what the core
+      // reads first.
+      {"Authorization",
+       raw::request("GET", "/api/contacts", alice, {}, "Authorization: " + wrong + "\r\n")},
+      {"Host", raw::request("GET", "/api/contacts", alice, {}, "Host: elsewhere.example\r\n")},
+      {"Content-Type",
+       raw::request("POST", "/api/messages", alice, body, "Content-Type: text/plain\r\n")},
+      // The same value twice (Beast itself refuses two that differ).
+      {"Content-Length", raw::request("POST", "/api/messages", alice, body,
+                                      "Content-Length: " + std::to_string(body.size()) + "\r\n")},
+  };
+  for (const auto& [field, request] : requests) {
+    INFO(field << " twice");
+    raw::Connection connection(served.port);
+    REQUIRE(connection.send(request));
+    auto reply = connection.response();
+    REQUIRE(reply);
+    CHECK(reply->status == 400);
+    CHECK(reply->body == "\"Invalid request\"");
+    CHECK(reply->header("content-type") == "application/json");
+    CHECK(raw::lower(reply->header("connection")) == "close");
+    CHECK(connection.closed_within(3s));
+  }
+  // Neither POST reached the core.
+  raw::Connection connection(served.port);
+  REQUIRE(connection.send(raw::request("GET", "/api/messages", bob)));
+  auto messages = connection.response();
+  REQUIRE(messages);
+  CHECK(messages->status == 200);
+  CHECK(messages->body == "[]");
+}
+
+TEST_CASE("an HTTP/1.1 request without Host: 400, then the connection closes") {
+  Served served;
+  raw::Connection connection(served.port);
+  REQUIRE(connection.send("GET /api/contacts HTTP/1.1\r\nAuthorization: " + alice + "\r\n\r\n"));
+  auto reply = connection.response();
+  REQUIRE(reply);
+  CHECK(reply->status == 400);
+  CHECK(reply->body == "\"Invalid request\"");
+  CHECK(connection.closed_within(3s));
+}
+
 TEST_CASE("a header block over max_header_bytes: 431, then the connection closes") {
   Served served;
   {
