@@ -1,6 +1,7 @@
 // The listener: accepting, shedding, backing off.
 #include "beast/listener.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <future>
 #include <utility>
@@ -15,10 +16,15 @@ namespace {
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
-/// After an accept error other than a vanished client (out of descriptors,
-/// out of memory), accepting resumes after this pause instead of failing
-/// again at once in a loop.
+/// After an accept error that shedding cannot help (out of memory, or no
+/// connection that may go), accepting resumes after this pause instead of
+/// failing again at once in a loop.
 constexpr auto accept_backoff = std::chrono::milliseconds(100);
+
+bool out_of_descriptors(const error_code& ec) {
+  return ec == error_code(EMFILE, boost::system::system_category()) ||
+         ec == error_code(ENFILE, boost::system::system_category());
+}
 
 }  // namespace
 
@@ -75,17 +81,22 @@ void Listener::on_accept(error_code ec, tcp::socket socket) {
   if (ec) {
     if (ec == net::error::connection_aborted) {
       accept();  // the client left before the accept: nothing is wrong here
+    } else if (out_of_descriptors(ec)) {
+      // The pending connection stays in the backlog and would fail again at
+      // once: make room, or pause.
+      wait_for_descriptor(state_->connections.shed_oldest(Shed::waiting_or_idle));
     } else {
-      // EMFILE, ENFILE, ENOBUFS, ENOMEM...: the pending connection stays in
-      // the backlog and would fail again at once. Pause instead of spinning.
-      wait_for_descriptor(false);
+      wait_for_descriptor(false);  // ENOBUFS, ENOMEM...
     }
     return;
   }
-  if (state_->connections.count() >= state_->options.max_connections) {
+  if (state_->connections.count() >= state_->options.max_connections &&
+      !state_->connections.shed_oldest(Shed::waiting)) {
     error_code ignored;
     socket.close(ignored);  // over the cap: closed at once
   } else {
+    // A shed connection closes on its own strand: the count is over the cap
+    // until then, by one per connection shed.
     serve_connection(state_, std::move(socket));
   }
   accept();

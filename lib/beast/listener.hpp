@@ -12,6 +12,12 @@
 
 namespace mimrest::beast::detail {
 
+/// A connection that finds no room is served anyway when an older one can
+/// go (ConnectionList::shed_oldest): at max_connections, one still waiting
+/// for its headers; out of descriptors (EMFILE, ENFILE), one idle as well.
+/// Never one with a request in flight or an event stream. When none can go,
+/// the new connection is closed at once (at the cap) or left in the backlog
+/// while accepting pauses (out of descriptors): never a busy loop.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   explicit Listener(std::shared_ptr<ServerState> state);

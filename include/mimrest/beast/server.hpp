@@ -30,7 +30,9 @@ struct ServerOptions {
   std::chrono::seconds header_timeout{10};
   /// A keep-alive connection with no request for this long is closed.
   std::chrono::seconds idle_timeout{60};
-  /// Open connections; further ones are closed at once.
+  /// Open connections; further ones are closed at once, unless an older one
+  /// still waits for its headers: that one is closed instead. Out of
+  /// descriptors, an idle one may be closed too (docs/api.md, "Transport").
   std::size_t max_connections = 10000;
   /// I/O threads; 0: one per hardware thread.
   unsigned threads = 0;
