@@ -60,7 +60,7 @@ class FastPath {
   enum class Written {
     all,      ///< the socket took every byte
     partial,  ///< `head` and `body` hold what is left: write it asynchronously
-    failed,   ///< leave it to the asynchronous write, which meets the error again
+    none,     ///< nothing (a full socket, or an error the asynchronous write meets again)
   };
 
   /// Writes `head` then `body` with one write_some on `socket`, which must be
@@ -72,7 +72,7 @@ class FastPath {
     boost::system::error_code ec;
     const std::size_t written = socket.write_some(buffers, ec);
     if (ec) {
-      return Written::failed;
+      return Written::none;
     }
     if (written == head.size() + body.size()) {
       head.clear();
