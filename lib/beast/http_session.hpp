@@ -118,7 +118,7 @@ class HttpSession final : public Closable,
   const std::string remote_;
   State state_ = tls ? State::handshake : State::open;
   std::atomic<Activity> activity_{Activity::waiting};
-  Registration registration_;
+  Registration registration_;  ///< after activity_, which it reads as it goes
 
   bool read_pending_ = false;
   bool write_pending_ = false;

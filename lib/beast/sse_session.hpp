@@ -64,12 +64,13 @@ class SseSession final : public Closable, public std::enable_shared_from_this<Ss
   const std::shared_ptr<ServerState> server_;
   std::unique_ptr<Stream> socket_;
   const net::any_io_executor executor_;
+  /// Before registration_, which reads it as it goes.
+  std::atomic<Activity> activity_{Activity::streaming};
   Registration registration_;
   std::shared_ptr<SseStream> stream_;
   std::optional<ServingGate::Ticket> ticket_;  ///< released once the last chunk is out
   const bool chunked_;
   State state_ = State::streaming;
-  std::atomic<Activity> activity_{Activity::streaming};
 
   bool read_pending_ = false;
   bool write_pending_ = false;
