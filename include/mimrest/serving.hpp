@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "mimrest/api.hpp"
 #include "mimrest/http.hpp"
@@ -78,6 +79,9 @@ class ServingGate {
   /// Call every keepalive_interval(): sends a keepalive to every open stream
   /// and forgets closed ones.
   void tick();
+  /// Forgets closed streams only: for an adapter whose streams send their
+  /// own keepalives (call it now and then, e.g. every keepalive_interval()).
+  void forget_closed();
   std::chrono::milliseconds keepalive_interval() const noexcept;
 
   /// Refuses new requests, closes every open stream, waits up to `drain` for
@@ -92,6 +96,8 @@ class ServingGate {
 
  private:
   void leave();
+  /// The open streams; forgets the closed ones.
+  std::vector<std::shared_ptr<SseStream>> open_streams_locked();
 
   /// Leaves a count taken by handle() or enter(): wakes stop() when it
   /// waits for that count to reach zero.

@@ -1,13 +1,14 @@
-// The Boost.Beast server: a listener on its own strand, `threads` I/O threads
-// sharing one io_context, one Connection per accepted socket (connection.cpp)
-// on a strand of its own, and a timer that drives the SSE keepalives.
+// The Boost.Beast server: a Listener on its own strand, `threads` I/O threads
+// sharing one io_context, and per accepted socket an HttpSession on a strand
+// of its own, which hands the socket to an SseSession for GET /sse.
 #include "mimrest/beast/server.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <exception>
-#include <future>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -15,123 +16,122 @@
 #include <openssl/ssl.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
-#include "beast/connection.hpp"
+#include "beast/listener.hpp"
 #include "beast/state.hpp"
 #include "beast/wire.hpp"
 #include "mimrest/tls.hpp"
 
 namespace mimrest::beast {
+
+void detail::ServerState::log(std::string_view line) const {
+  if (options.log) {
+    options.log(line);
+  } else {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+  }
+}
+
 namespace {
 
+using detail::Listener;
 using detail::ServerState;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
-/// After an accept error other than a vanished client (out of descriptors,
-/// out of memory), accepting resumes after this pause instead of failing
-/// again at once in a loop.
-constexpr auto accept_backoff = std::chrono::milliseconds(100);
 /// How long stop() waits for closed connections to let go of their sockets.
 constexpr auto close_wait = std::chrono::seconds(2);
 
-/// Accepts connections and ticks the SSE keepalives, both on one strand.
-class Listener : public std::enable_shared_from_this<Listener> {
- public:
-  explicit Listener(std::shared_ptr<ServerState> state)
-      : state_(std::move(state)),
-        strand_(net::make_strand(state_->io)),
-        acceptor_(strand_),
-        backoff_(strand_),
-        ticker_(strand_) {}
-
-  tcp::acceptor& acceptor() { return acceptor_; }
-
-  void start() {
-    net::post(strand_, [self = shared_from_this()] {
-      self->accept();
-      self->tick_later();
-    });
+Expected<detail::ListenUrl, std::string> check_options(const ServerOptions& options) {
+  auto url = detail::parse_listen_url(options.url);
+  if (!url) {
+    return unexpected(url.error());
   }
-
-  /// Stops accepting and ticking; returns once done.
-  void close() {
-    std::promise<void> done;
-    net::post(strand_, [this, &done] {
-      error_code ignored;
-      closing_ = true;
-      acceptor_.close(ignored);
-      backoff_.cancel();
-      ticker_.cancel();
-      done.set_value();
-    });
-    done.get_future().wait();
+  if (options.max_header_bytes == 0 || options.max_connections == 0) {
+    return unexpected(std::string("max_header_bytes and max_connections must be positive"));
   }
+  if (url->tls && !options.tls) {
+    return unexpected("listen URL '" + options.url +
+                      "' is https:// but no TLS certificate and key are configured");
+  }
+  return url;
+}
 
- private:
-  void accept() {
-    if (closing_) {
+Expected<void, std::string> load_tls(ServerState& state, const TlsFiles& files) {
+  auto material = load_tls_material(files);
+  if (!material) {
+    return unexpected(material.error());
+  }
+  try {
+    state.tls.emplace(net::ssl::context::tls_server);
+  } catch (const std::exception& e) {
+    return unexpected(std::string("cannot create a TLS context: ") + e.what());
+  }
+  if (!install_tls_material(state.tls->native_handle(), *material)) {
+    return unexpected(std::string("cannot use the TLS certificate and key"));
+  }
+  // Idle connections (event streams) give their TLS buffers back.
+  SSL_CTX_set_mode(state.tls->native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  return {};
+}
+
+/// Binds and listens; the port it got.
+Expected<unsigned short, std::string> listen(tcp::acceptor& acceptor,
+                                             const detail::ListenUrl& url) {
+  error_code ec;
+  tcp::resolver resolver(acceptor.get_executor());
+  const auto endpoints = resolver.resolve(
+      url.host, url.port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    return unexpected(ec ? ec.message() : std::string("the host has no address"));
+  }
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
+  }
+  tcp::endpoint bound;
+  if (!ec) {
+    bound = acceptor.local_endpoint(ec);
+  }
+  if (ec) {
+    return unexpected(ec.message());
+  }
+  return bound.port();
+}
+
+/// Runs the I/O context until it stops. A handler that throws does not end
+/// the thread: it is logged, and serving goes on.
+void run_io(ServerState& state) {
+  while (true) {
+    try {
+      state.io.run();
       return;
+    } catch (const std::exception& e) {
+      state.log(std::string("mimrest beast: an I/O handler threw: ") + e.what());
+    } catch (...) {
+      state.log("mimrest beast: an I/O handler threw a non-standard exception");
     }
-    acceptor_.async_accept(net::make_strand(state_->io),
-                           [self = shared_from_this()](error_code ec, tcp::socket socket) {
-                             self->on_accept(ec, std::move(socket));
-                           });
   }
+}
 
-  void on_accept(error_code ec, tcp::socket socket) {
-    if (closing_ || ec == net::error::operation_aborted) {
-      return;
-    }
-    if (ec) {
-      if (ec == net::error::connection_aborted) {
-        accept();  // the client left before the accept: nothing is wrong here
-        return;
-      }
-      // EMFILE, ENFILE, ENOBUFS, ENOMEM...: the pending connection stays in
-      // the backlog and would fail again at once. Pause instead of spinning.
-      backoff_.expires_after(accept_backoff);
-      backoff_.async_wait([self = shared_from_this()](error_code wait_ec) {
-        if (!wait_ec) {
-          self->accept();
-        }
-      });
-      return;
-    }
-    if (state_->connections.load() >= state_->options.max_connections) {
-      error_code ignored;
-      socket.close(ignored);  // over the cap: closed at once
-    } else {
-      state_->connections.fetch_add(1);
-      detail::serve_connection(state_, std::move(socket));
-    }
-    accept();
+/// Runs what is left in the I/O context, for at most `limit`.
+void run_io_for(ServerState& state, std::chrono::milliseconds limit) {
+  try {
+    state.io.run_for(limit);
+  } catch (const std::exception& e) {
+    state.log(std::string("mimrest beast: a handler threw while stopping: ") + e.what());
+  } catch (...) {
+    state.log("mimrest beast: a handler threw a non-standard exception while stopping");
   }
-
-  void tick_later() {
-    if (closing_) {
-      return;
-    }
-    ticker_.expires_after(state_->gate.keepalive_interval());
-    ticker_.async_wait([self = shared_from_this()](error_code ec) {
-      if (ec || self->closing_) {
-        return;
-      }
-      self->state_->gate.tick();
-      self->tick_later();
-    });
-  }
-
-  std::shared_ptr<ServerState> state_;
-  net::strand<net::io_context::executor_type> strand_;
-  tcp::acceptor acceptor_;
-  net::steady_timer backoff_;
-  net::steady_timer ticker_;
-  bool closing_ = false;
-};
+}
 
 }  // namespace
 
@@ -147,15 +147,23 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::string url;  // guarded by lifecycle
 
-  void run_io() {
-    // A handler that throws must not end the I/O thread: keep serving.
-    while (true) {
-      try {
-        state->io.run();
-        return;
-      } catch (...) {
-      }
+  /// `count` I/O threads (0: one per hardware thread); an error when none
+  /// could start.
+  Expected<void, std::string> start_threads(unsigned count) {
+    if (count == 0) {
+      count = std::max(1u, std::thread::hardware_concurrency());
     }
+    try {
+      for (unsigned i = 0; i < count; ++i) {
+        threads.emplace_back([state = state.get()] { run_io(*state); });
+      }
+    } catch (const std::exception& e) {
+      if (threads.empty()) {
+        return unexpected(std::string("cannot start the I/O threads: ") + e.what());
+      }
+      state->log(std::string("mimrest beast: fewer I/O threads than asked: ") + e.what());
+    }
+    return {};
   }
 };
 
@@ -177,84 +185,33 @@ Expected<void, std::string> Server::start() {
     return unexpected(std::string("the server is already started"));
   }
   const ServerOptions& options = impl_->options;
-  auto url = detail::parse_listen_url(options.url);
+  // 1. The options and the URL.
+  auto url = check_options(options);
   if (!url) {
     return unexpected(url.error());
   }
-  if (options.max_header_bytes == 0 || options.max_connections == 0) {
-    return unexpected(std::string("max_header_bytes and max_connections must be positive"));
-  }
-
+  // 2. What the sessions share, with the TLS context for https://.
   auto state = std::make_shared<ServerState>(impl_->api, options);
   if (url->tls) {
-    if (!options.tls) {
-      return unexpected("listen URL '" + options.url +
-                        "' is https:// but no TLS certificate and key are configured");
+    if (auto loaded = load_tls(*state, *options.tls); !loaded) {
+      return loaded;
     }
-    auto material = load_tls_material(*options.tls);
-    if (!material) {
-      return unexpected(material.error());
-    }
-    try {
-      state->tls.emplace(net::ssl::context::tls_server);
-    } catch (const std::exception& e) {
-      return unexpected(std::string("cannot create a TLS context: ") + e.what());
-    }
-    if (!install_tls_material(state->tls->native_handle(), *material)) {
-      return unexpected(std::string("cannot use the TLS certificate and key"));
-    }
-    // Idle connections (event streams) give their TLS buffers back.
-    SSL_CTX_set_mode(state->tls->native_handle(), SSL_MODE_RELEASE_BUFFERS);
   }
-
-  const std::string where = "cannot listen on '" + options.url + "': ";
-  error_code ec;
-  tcp::resolver resolver(state->io);
-  const auto endpoints = resolver.resolve(
-      url->host, url->port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || endpoints.empty()) {
-    return unexpected(where + (ec ? ec.message() : std::string("the host has no address")));
-  }
-  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
-
+  // 3. The listening socket.
   auto listener = std::make_shared<Listener>(state);
-  auto& acceptor = listener->acceptor();
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  auto port = listen(listener->acceptor(), *url);
+  if (!port) {
+    return unexpected("cannot listen on '" + options.url + "': " + port.error());
   }
-  if (!ec) {
-    acceptor.bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor.listen(net::socket_base::max_listen_connections, ec);
-  }
-  tcp::endpoint bound;
-  if (!ec) {
-    bound = acceptor.local_endpoint(ec);
-  }
-  if (ec) {
-    return unexpected(where + ec.message());
-  }
-
+  // 4. Accepting, then the threads that serve.
   impl_->state = state;
   impl_->listener = listener;
-  impl_->url = detail::server_url(*url, bound.port());
+  impl_->url = detail::server_url(*url, *port);
   listener->start();
-  unsigned threads = options.threads;
-  if (threads == 0) {
-    threads = std::max(1u, std::thread::hardware_concurrency());
-  }
-  try {
-    for (unsigned i = 0; i < threads; ++i) {
-      impl_->threads.emplace_back([impl = impl_.get()] { impl->run_io(); });
-    }
-  } catch (const std::exception& e) {
-    if (impl_->threads.empty()) {
-      impl_->listener.reset();
-      impl_->state.reset();
-      return unexpected(std::string("cannot start the I/O threads: ") + e.what());
-    }
+  if (auto started = impl_->start_threads(options.threads); !started) {
+    impl_->listener.reset();
+    impl_->state.reset();
+    return started;
   }
   return {};
 }
@@ -265,17 +222,17 @@ void Server::stop() {
   if (!state) {
     return;
   }
-  // 1. No new connections, no more keepalive ticks.
+  // 1. No new connections.
   impl_->listener->close();
   impl_->listener.reset();
   // 2. Event streams end; requests in flight get their answers out.
   state->gate.stop(impl_->options.drain);
   // 3. Every connection still open (idle, or stuck past the drain) closes.
-  for (const auto& connection : state->open_connections()) {
+  for (const auto& connection : state->connections.open()) {
     connection->shut();
   }
   const auto deadline = std::chrono::steady_clock::now() + close_wait;
-  while (state->connections.load() != 0 && std::chrono::steady_clock::now() < deadline) {
+  while (state->connections.count() != 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   // 4. Nothing is posted any more; the I/O threads end.
@@ -289,10 +246,7 @@ void Server::stop() {
   //    (closed connections) is released now rather than kept in a cycle
   //    with the I/O context.
   state->io.restart();
-  try {
-    state->io.run_for(close_wait);
-  } catch (...) {
-  }
+  run_io_for(*state, std::chrono::duration_cast<std::chrono::milliseconds>(close_wait));
   impl_->state.reset();
 }
 

@@ -1,22 +1,23 @@
-// What the listener and every connection of one running Server share: the
-// I/O context, the adapter kit's gate, the TLS context, the connection count
-// and the list of open connections that stop() closes.
+// What the listener and every session of one running Server share: the I/O
+// context, the adapter kit's gate, the TLS context, the open connections and
+// the log.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
+#include <string_view>
 #include <utility>
-#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "beast/connections.hpp"
 #include "mimrest/api.hpp"
 #include "mimrest/beast/server.hpp"
 #include "mimrest/serving.hpp"
@@ -25,15 +26,23 @@ namespace mimrest::beast::detail {
 
 namespace net = boost::asio;
 
-/// A connection as stop() sees it.
-class Closable {
- public:
-  virtual ~Closable() = default;
-  /// Closes the connection on its own strand, from any thread.
-  virtual void shut() = 0;
-};
+/// The first read of a request: most requests fit, and an idle connection
+/// (or an event stream, which only watches for the client leaving) keeps no
+/// more than this.
+constexpr std::size_t first_read_bytes = 512;
+/// Later reads of a request (large headers, bodies).
+constexpr std::size_t read_bytes = 16384;
+/// A buffer grown beyond this by an earlier request is given back when the
+/// connection waits for its next one.
+constexpr std::size_t kept_buffer_bytes = 4096;
+/// After the last answer of a connection that ends, what the client still
+/// sends is read and dropped for this long (or this many bytes), so that
+/// closing does not reset the connection before the client has read the
+/// answer.
+constexpr auto linger_time = std::chrono::seconds(2);
+constexpr std::size_t linger_bytes = 256 * 1024;
 
-/// Shared by the listener, the connections and what the core holds of them
+/// Shared by the listener, the sessions and what the core holds of them
 /// (responders, SSE wakes), so that it outlives whichever of them ends last.
 /// Declared first, the I/O context is destroyed last.
 struct ServerState {
@@ -47,8 +56,7 @@ struct ServerState {
   ServingGate gate;
   const std::size_t max_body_bytes;
   std::optional<net::ssl::context> tls;
-  /// Connections accepted and not yet closed (max_connections).
-  std::atomic<std::size_t> connections{0};
+  ConnectionList connections;
 
   /// net::post(), unless stop() has finished with the I/O context: then the
   /// handler is dropped (with what it holds) instead of waiting in a queue
@@ -66,34 +74,12 @@ struct ServerState {
     posting_ = false;
   }
 
-  std::uint64_t add_connection(std::weak_ptr<Closable> connection) {
-    std::lock_guard<std::mutex> lock(registry_mutex_);
-    const std::uint64_t id = next_id_++;
-    open_.emplace(id, std::move(connection));
-    return id;
-  }
-  void remove_connection(std::uint64_t id) {
-    std::lock_guard<std::mutex> lock(registry_mutex_);
-    open_.erase(id);
-  }
-  std::vector<std::shared_ptr<Closable>> open_connections() {
-    std::vector<std::shared_ptr<Closable>> out;
-    std::lock_guard<std::mutex> lock(registry_mutex_);
-    out.reserve(open_.size());
-    for (const auto& [id, weak] : open_) {
-      if (auto connection = weak.lock()) {
-        out.push_back(std::move(connection));
-      }
-    }
-    return out;
-  }
+  /// One line to the log sink of the options (standard error by default).
+  void log(std::string_view line) const;
 
  private:
   std::mutex post_mutex_;
   bool posting_ = true;
-  std::mutex registry_mutex_;
-  std::uint64_t next_id_ = 0;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Closable>> open_;
 };
 
 }  // namespace mimrest::beast::detail

@@ -106,25 +106,40 @@ bool ServingGate::add_stream(const std::shared_ptr<SseStream>& stream) {
   return false;
 }
 
+std::vector<std::shared_ptr<SseStream>> ServingGate::open_streams_locked() {
+  std::vector<std::shared_ptr<SseStream>> open;
+  open.reserve(streams_.size());
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    auto stream = it->second.lock();
+    if (!stream || stream->closed()) {
+      it = streams_.erase(it);
+    } else {
+      open.push_back(std::move(stream));
+      ++it;
+    }
+  }
+  return open;
+}
+
 void ServingGate::tick() {
   std::vector<std::shared_ptr<SseStream>> open;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    open.reserve(streams_.size());
-    for (auto it = streams_.begin(); it != streams_.end();) {
-      auto stream = it->second.lock();
-      if (!stream || stream->closed()) {
-        it = streams_.erase(it);
-      } else {
-        open.push_back(std::move(stream));
-        ++it;
-      }
-    }
+    open = open_streams_locked();
   }
   // Outside the lock: a keepalive may wake the transport.
   for (const auto& stream : open) {
     stream->keepalive();
   }
+}
+
+void ServingGate::forget_closed() {
+  std::vector<std::shared_ptr<SseStream>> open;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open = open_streams_locked();
+  }
+  // Released outside the lock: the last reference to a stream may go here.
 }
 
 std::chrono::milliseconds ServingGate::keepalive_interval() const noexcept {

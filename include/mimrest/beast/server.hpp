@@ -1,5 +1,5 @@
 // Serves an Api over HTTP/1.1 and HTTPS with Boost.Beast: the reference
-// server's default transport. Enforces the transport limits of API.md
+// server's default transport. Enforces the transport limits of docs/api.md
 // ("Beyond MongooseIM" -> "Transport"): header size (431), body size (413 at
 // once from Content-Length or while reading chunks), header and idle
 // timeouts, a connection cap with no busy loop (also when the process runs
@@ -9,9 +9,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "mimrest/api.hpp"
 #include "mimrest/expected.hpp"
@@ -28,12 +30,18 @@ struct ServerOptions {
   std::chrono::seconds header_timeout{10};
   /// A keep-alive connection with no request for this long is closed.
   std::chrono::seconds idle_timeout{60};
-  /// Open connections; further ones are closed at once.
+  /// Open connections; further ones are closed at once, unless an older one
+  /// still waits for its headers: that one is closed instead. Out of
+  /// descriptors, an idle one may be closed too (docs/api.md, "Transport").
   std::size_t max_connections = 10000;
   /// I/O threads; 0: one per hardware thread.
   unsigned threads = 0;
   /// How long stop() lets requests in flight finish.
   std::chrono::milliseconds drain{10000};
+  /// Where the transport reports what it cannot tell a client (an exception
+  /// thrown on an I/O thread), one line per call, from any thread; empty:
+  /// standard error.
+  std::function<void(std::string_view)> log;
 };
 
 /// Serves `api` from start() until stop() or destruction. The Api must
