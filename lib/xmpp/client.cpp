@@ -778,10 +778,12 @@ class Client::Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::open || phase_ == Phase::closing || phase_ == Phase::closed) {
       return;
     }
-    login_detail_ = detail;
     password_.clear();
     scram_.reset();
     close_socket();
+    if (!detached_ && handlers_.on_login_failed) {
+      handlers_.on_login_failed(detail);
+    }
     Completion<LoginResult> done = std::move(login_done_);
     done(unexpected(error));
   }
@@ -929,6 +931,9 @@ class Client::Session : public std::enable_shared_from_this<Session> {
   }
 
   void arm_ping() {
+    if (options_.ping_interval <= std::chrono::milliseconds::zero()) {
+      return;  // no keepalive
+    }
     const auto due = last_received_ + options_.ping_interval;
     ping_timer_.expires_at(std::max(due, Clock::now() + std::chrono::milliseconds(1)));
     ping_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
@@ -1034,7 +1039,6 @@ class Client::Session : public std::enable_shared_from_this<Session> {
   std::string password_;
   std::string resource_;
   Completion<LoginResult> login_done_;
-  std::string login_detail_;
   bool header_seen_ = false;
   bool tls_active_ = false;
   bool authenticated_ = false;

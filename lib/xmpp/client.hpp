@@ -61,6 +61,7 @@ struct ClientOptions {
   std::chrono::milliseconds iq_timeout{10000};
   /// After this long without a byte from the server, a XEP-0199 ping is sent
   /// to it; no answer within iq_timeout ends the stream (CloseReason::timeout).
+  /// Zero: no keepalive.
   std::chrono::milliseconds ping_interval{60000};
   /// Cap of one element from the server (bigger: CloseReason::too_large).
   std::size_t max_stanza_bytes = 1 << 20;
@@ -124,6 +125,11 @@ class Client : public std::enable_shared_from_this<Client> {
     std::function<std::optional<Stanza>(const Stanza&)> on_iq_request;
     /// Once, when a stream that logged in ends, whatever ends it.
     std::function<void(const CloseReason&)> on_closed;
+    /// Once, when a login fails, just before its completion: what went
+    /// wrong in a few English words with the XMPP condition if there was one
+    /// ("SASL failure: not-authorized", "TLS handshake: ..."), for logs. Never
+    /// holds the password.
+    std::function<void(const std::string&)> on_login_failed;
   };
 
   static std::shared_ptr<Client> create(boost::asio::any_io_executor executor,

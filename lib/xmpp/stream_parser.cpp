@@ -358,6 +358,7 @@ class StreamParser::Impl {
     StreamEvent event;
     event.kind = StreamEvent::Kind::element;
     event.element = Stanza(std::move(element_));
+    event.bytes = static_cast<std::size_t>(end - element_start_);
     emit(std::move(event));
   }
 

@@ -59,6 +59,9 @@ struct StreamEvent {
   Stanza element;
   StreamError error = StreamError::not_well_formed;
   std::string detail;  ///< for errors: expat's message or what was refused
+  /// For elements: its size on the wire, start tag to end tag (at most
+  /// StreamLimits::max_stanza_bytes).
+  std::size_t bytes = 0;
 };
 
 struct StreamLimits {

@@ -139,6 +139,7 @@ struct Seen {
   std::vector<std::string> stanzas;
   std::vector<CloseReason> closes;
   std::vector<std::string> iq_requests;
+  std::vector<std::string> login_failures;
 
   Client::Handlers handlers(bool answer_iqs = true) {
     Client::Handlers handlers;
@@ -157,6 +158,10 @@ struct Seen {
         return Stanza("iq");
       };
     }
+    handlers.on_login_failed = [this](const std::string& detail) {
+      std::lock_guard<std::mutex> lock(mutex);
+      login_failures.push_back(detail);
+    };
     handlers.on_closed = [this](const CloseReason& reason) {
       std::lock_guard<std::mutex> lock(mutex);
       closes.push_back(reason);
@@ -263,6 +268,9 @@ TEST_CASE("Refused credentials: not_authorized; a temporary failure: unavailable
     REQUIRE_FALSE(result);
     CHECK(result.error() == LoginError::not_authorized);
     CHECK_FALSE(client->is_open());
+    std::lock_guard<std::mutex> lock(seen.mutex);
+    REQUIRE(seen.login_failures.size() == 1);
+    CHECK(seen.login_failures[0] == "SASL failure: " + options.sasl_failure);
   }
   {
     auto client = Client::create(runner.executor(), options_for(server), seen.handlers());
@@ -414,6 +422,16 @@ TEST_CASE("TLS required but not offered: unavailable") {
   REQUIRE_FALSE(result);
   CHECK(result.error() == LoginError::unavailable);
   CHECK(server.session()->mechanism().empty());
+}
+
+TEST_CASE("Tls::none stays on plain TCP when STARTTLS is offered") {
+  FakeXmppOptions server_options;
+  server_options.tls = server_tls();
+  FakeXmppServer server(server_options);
+  Runner runner;
+  auto client = Client::create(runner.executor(), options_for(server), {});
+  REQUIRE(login(*client));
+  CHECK(server.bound_session()->mechanism() == "SCRAM-SHA-256");
 }
 
 TEST_CASE("A shared TLS context from make_tls_context") {
