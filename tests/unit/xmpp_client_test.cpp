@@ -22,6 +22,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <openssl/ssl.h>
+
 #include <stdlib.h>  // mkdtemp
 
 #include "await.hpp"
@@ -115,10 +117,28 @@ const TempDir& certificates() {
   return dir;
 }
 
-std::shared_ptr<net::ssl::context> server_tls() {
+/// The server names (SNI) the fake server's TLS contexts were asked for.
+struct ServerNames {
+  std::mutex mutex;
+  std::vector<std::string> names;
+};
+
+int record_server_name(SSL* ssl, int*, void* arg) {
+  auto* seen = static_cast<ServerNames*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  std::lock_guard<std::mutex> lock(seen->mutex);
+  seen->names.emplace_back(name == nullptr ? "" : name);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+std::shared_ptr<net::ssl::context> server_tls(ServerNames* names = nullptr) {
   auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
   context->use_certificate_chain_file(certificates().file("server.pem"));
   context->use_private_key_file(certificates().file("server.key"), net::ssl::context::pem);
+  if (names != nullptr) {
+    SSL_CTX_set_tlsext_servername_callback(context->native_handle(), &record_server_name);
+    SSL_CTX_set_tlsext_servername_arg(context->native_handle(), names);
+  }
   return context;
 }
 
@@ -361,8 +381,9 @@ TEST_CASE("PLAIN is never used without TLS") {
 }
 
 TEST_CASE("STARTTLS: the certificate is verified for the user's domain") {
+  ServerNames names;
   FakeXmppOptions server_options;
-  server_options.tls = server_tls();
+  server_options.tls = server_tls(&names);
   SECTION("SCRAM-SHA-256") {}
   SECTION("PLAIN over TLS") {
     server_options.mechanisms = {"PLAIN"};
@@ -379,6 +400,8 @@ TEST_CASE("STARTTLS: the certificate is verified for the user's domain") {
   CHECK(server.bound_session()->mechanism() == server_options.mechanisms.front());
   // And the stream works through TLS.
   CHECK(iq(*client, query("")));
+  std::lock_guard<std::mutex> lock(names.mutex);
+  CHECK(names.names == std::vector<std::string>{"localhost"});  // SNI
 }
 
 TEST_CASE("STARTTLS: a certificate from another CA, or for another name, is refused") {
