@@ -230,13 +230,14 @@ TEST_CASE("The cap holds while the bytes arrive: no more than it is buffered") {
 
 TEST_CASE("Nesting deeper than the limit is refused") {
   const auto nested = [](std::size_t depth) {
-    std::string open;
-    std::string close;
+    std::string text;
     for (std::size_t i = 0; i < depth; ++i) {
-      open += "<a>";
-      close = "</a>" + close;
+      text += "<a>";
     }
-    return open + close;
+    for (std::size_t i = 0; i < depth; ++i) {
+      text += "</a>";
+    }
+    return text;
   };
   const StreamLimits limits{1 << 20, 8};
   CHECK(parse_all(header + nested(8), limits).size() == 2);
