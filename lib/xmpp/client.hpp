@@ -147,7 +147,8 @@ class Client : public std::enable_shared_from_this<Client> {
 
   /// Sends a stanza once logged in (dropped otherwise).
   void send(Stanza stanza);
-  /// Sends text as it is: trusted, well-formed XML built elsewhere.
+  /// Sends text as it is: trusted, well-formed XML built elsewhere (dropped
+  /// too unless logged in).
   void send_xml(std::string trusted_xml);
 
   /// Sends an iq (type get or set) under a fresh id and completes with its
@@ -165,9 +166,8 @@ class Client : public std::enable_shared_from_this<Client> {
   /// Logged in and not closed (nor closing).
   bool is_open() const;
 
-  class Session;
-
  private:
+  class Session;
   explicit Client(std::shared_ptr<Session> session);
   std::shared_ptr<Session> session_;
 };
