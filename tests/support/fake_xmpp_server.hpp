@@ -88,6 +88,8 @@ class FakeSession : public std::enable_shared_from_this<FakeSession> {
     std::lock_guard<std::mutex> lock(mutex_);
     return received_;
   }
+  /// Whether the client asked for an RFC 3921 session.
+  bool session_requested() const { return session_requested_.load(); }
   /// Whether the client ended its stream with </stream:stream>.
   bool client_closed() const { return client_closed_.load(); }
   /// Whether the connection is closed (by either side).
@@ -139,6 +141,7 @@ class FakeSession : public std::enable_shared_from_this<FakeSession> {
   std::vector<std::string> received_;
   std::string mechanism_;
   std::atomic<bool> client_closed_{false};
+  std::atomic<bool> session_requested_{false};
   std::atomic<bool> closed_{false};
 };
 
@@ -599,15 +602,16 @@ inline void FakeSession::on_response(const xmpp::Stanza& response) {
 inline void FakeSession::on_iq(const xmpp::Stanza& iq) {
   const FakeXmppOptions& options = server_.options_;
   const std::string id(iq.attribute("id"));
+  if (authenticated_ && iq.child("session", xmpp::ns::session)) {
+    session_requested_ = true;  // after bind, as RFC 3921 has it
+    write("<iq type='result' id='" + id + "'/>");
+    return;
+  }
   if (!bound_done_) {
     if (!authenticated_) {
       return;
     }
     const pugi::xml_node bind = iq.child("bind", xmpp::ns::bind);
-    if (iq.child("session", xmpp::ns::session)) {
-      write("<iq type='result' id='" + id + "'/>");
-      return;
-    }
     if (!bind) {
       return;
     }

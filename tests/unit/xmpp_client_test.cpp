@@ -257,6 +257,7 @@ TEST_CASE("Login over plain TCP with SCRAM-SHA-256 binds the resource") {
   REQUIRE(session);
   CHECK(session->mechanism() == "SCRAM-SHA-256");
   CHECK(session->bound() == "alice@localhost/res");
+  CHECK_FALSE(session->session_requested());  // offered as optional
 }
 
 TEST_CASE("SCRAM-SHA-1 when the server offers no SCRAM-SHA-256; a server-chosen resource") {
@@ -271,6 +272,7 @@ TEST_CASE("SCRAM-SHA-1 when the server offers no SCRAM-SHA-256; a server-chosen 
   REQUIRE(result);
   CHECK(result->to_string() == "alice@localhost/generated");
   CHECK(server.bound_session()->mechanism() == "SCRAM-SHA-1");
+  CHECK(server.bound_session()->session_requested());
 }
 
 TEST_CASE("Refused credentials: not_authorized; a temporary failure: unavailable") {
