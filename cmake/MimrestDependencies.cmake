@@ -59,3 +59,13 @@ endif()
 if(MIMREST_WITH_BEAST)
   mimrest_find_dependency(Boost 1.74 COMPONENTS system)
 endif()
+
+# The XMPP client core: Asio (Boost headers, Boost.System) and expat, the
+# incremental XML parser of the server's stream.
+if(NOT MIMREST_FINDING_FOR_PACKAGE)
+  option(MIMREST_WITH_XMPP "Build the XMPP client core (mimrest::xmpp)" ON)
+endif()
+if(MIMREST_WITH_XMPP)
+  mimrest_find_dependency(Boost 1.74 COMPONENTS system)
+  mimrest_find_dependency(EXPAT)
+endif()

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libpugixml-dev rapidjson-dev libssl-dev libidn-dev
-  libcpprest-dev libboost-dev libboost-system-dev
+  libcpprest-dev libboost-dev libboost-system-dev libexpat1-dev
   catch2 openssl curl
   libsqlite3-dev libpq-dev postgresql
   chromium chromium-driver python3-selenium
