@@ -25,7 +25,7 @@ struct UserAccount {
 
 enum class Transport { beast, cpprest };
 
-/// The transport's limits (API.md "Transport"); the body limit is the Api's.
+/// The transport's limits (docs/api.md, "Transport"); the body limit is the Api's.
 struct TransportLimits {
   std::size_t max_header_bytes = 16384;
   std::chrono::seconds header_timeout{10};

@@ -1,5 +1,5 @@
 // Configuration of the client REST API. Every limit and protection has a
-// default (see API.md "Beyond MongooseIM"); features that change what a
+// default (see docs/api.md, "Beyond MongooseIM"); features that change what a
 // MongooseIM client sees (tokens, resumable event ids) are off by default.
 #pragma once
 
