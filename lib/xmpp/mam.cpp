@@ -101,6 +101,28 @@ std::optional<ArchivedMessage> mam_result(const Stanza& message, std::string_vie
   return ArchivedMessage{std::string(id), *stamp, stanza.xml()};
 }
 
+std::string as_api_message(const std::string& stanza_xml) {
+  if (stanza_xml.find(kGatewayResource) == std::string::npos) {
+    return stanza_xml;  // the common case, without a parse
+  }
+  auto document = std::make_unique<pugi::xml_document>();
+  if (!document->load_buffer(stanza_xml.data(), stanza_xml.size(),
+                             mimrest::detail::kStanzaParseOptions)) {
+    return stanza_xml;
+  }
+  pugi::xml_node message = document->document_element();
+  bool changed = false;
+  for (const char* name : {"from", "to"}) {
+    pugi::xml_attribute attribute = message.attribute(name);
+    auto jid = Jid::parse(attribute.value());
+    if (attribute && jid && jid->resource().rfind(kGatewayResource, 0) == 0) {
+      attribute.set_value(jid->bare_string().c_str());
+      changed = true;
+    }
+  }
+  return changed ? Stanza(std::move(document)).xml() : stanza_xml;
+}
+
 bool is_chat_row(const ArchivedMessage& row) {
   pugi::xml_document document;
   if (!document.load_buffer(row.stanza_xml.data(), row.stanza_xml.size(),

@@ -44,6 +44,14 @@ struct MamPage {
 Stanza mam_query(const std::optional<Jid>& archive, const std::string& query_id,
                  const MamPage& page);
 
+/// The resource of every gateway session ("mimrest-" and a random part).
+inline constexpr std::string_view kGatewayResource = "mimrest-";
+
+/// A one-to-one message as the API shows it: where `from` or `to` is a
+/// gateway session's full JID, the bare JID (a message sent through the API
+/// comes from the user's bare JID, as in MongooseIM); the rest unchanged.
+std::string as_api_message(const std::string& stanza_xml);
+
 /// Whether an archived one-to-one row is a message the API lists: not a room
 /// invitation (XEP-0045 mediated or XEP-0249 direct), which servers archive
 /// as well.

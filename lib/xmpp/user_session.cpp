@@ -86,8 +86,10 @@ UserSession::~UserSession() = default;
 
 void UserSession::after(std::chrono::milliseconds delay, std::function<void()> f) {
   auto timer = std::make_shared<net::steady_timer>(strand_, delay);
+  timers_.insert(timer);
   timer->async_wait(
       [self = shared_from_this(), timer, f = std::move(f)](const boost::system::error_code& error) {
+        self->timers_.erase(timer);
         if (!error) {
           f();
         }
@@ -136,7 +138,7 @@ void UserSession::login(std::string password, Completion<LoginOutcome> done) {
     };
     client_ = Client::create(strand_, shared_->client, std::move(handlers));
     // A resource of its own, so that the user's other clients can tell it.
-    const std::string resource = "mimrest-" + random_uuid().substr(0, 8);
+    const std::string resource = std::string(kGatewayResource) + random_uuid().substr(0, 8);
     client_->async_login(user_, std::move(password), resource,
                          [self = shared_from_this(), done](LoginResult logged_in) {
                            if (!logged_in) {
@@ -191,6 +193,11 @@ void UserSession::close() {
 
 void UserSession::on_closed(const CloseReason& reason) {
   open_.store(false);
+  // Nothing waits any more: the timeouts go (they would keep the gateway's
+  // threads busy until they fire).
+  for (const auto& timer : timers_) {
+    timer->cancel();
+  }
   if (reason.kind != CloseReason::Kind::closed_by_us) {
     log("stream ended: " + std::string(to_string(reason.kind)) +
         (reason.detail.empty() ? "" : " (" + reason.detail + ")"));
@@ -277,7 +284,7 @@ void UserSession::on_message(const Stanza& message) {
     if (from_self && inner && std::string_view(inner.attribute("type").value()) == "chat") {
       auto document = std::make_unique<pugi::xml_document>();
       document->append_copy(inner).remove_attribute("xmlns");
-      deliver(Stanza(std::move(document)).xml());
+      deliver(as_api_message(Stanza(std::move(document)).xml()));
     }
     return;
   }
@@ -308,7 +315,7 @@ void UserSession::on_message(const Stanza& message) {
     return;
   }
   if (type == "chat") {
-    deliver(message.xml());
+    deliver(as_api_message(message.xml()));
   }
 }
 
@@ -458,6 +465,7 @@ void UserSession::archive(const MamPage& page, Completion<ArchiveResult> done) {
                     std::vector<ArchivedMessage> chats;
                     for (auto& row : *rows) {
                       if (is_chat_row(row)) {
+                        row.stanza_xml = as_api_message(row.stanza_xml);
                         chats.push_back(std::move(row));
                       }
                     }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "mimrest/backend/archive.hpp"
@@ -197,6 +198,7 @@ class UserSession final : public LoginState, public std::enable_shared_from_this
   std::map<Jid, std::shared_ptr<JoinedRoom>> rooms_;
   std::set<Jid> known_rooms_;  // from invitations, before their bookmark is stored
   std::map<std::string, Completion<RoomResult>> reflections_;  // groupchat id -> send
+  std::set<std::shared_ptr<boost::asio::steady_timer>> timers_;  // after()'s, pending
   std::map<Jid, std::vector<std::function<void(bool)>>> subject_waiters_;
 
   // The event streams: touched from the strand and from handles' destructors.

@@ -92,7 +92,9 @@ class Gateway final : public SessionMonitor {
   /// Closes every XMPP stream (their event streams end); later logins fail.
   void stop();
 
-  /// XMPP sessions open for `user` (0 or 1).
+  /// The event streams open for `user` (each one is, for the API, a session
+  /// of its own, as MongooseIM counts them); they share the user's one XMPP
+  /// session.
   std::size_t session_count(const Jid& user) const override;
   /// XMPP sessions open now.
   std::size_t open_sessions() const;
