@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -100,37 +101,42 @@ struct Gateway::Impl {
     const std::string key = user.bare_string() + '\0' + credential;
     std::shared_ptr<UserSession> session;
     std::shared_ptr<UserSession> evicted;
+    // Completions run after the mutex is released: they go on to the
+    // route, which may come back here (a token issued for the session).
+    std::optional<mimrest::LoginResult> answer;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      if (stopped) {
-        done(unexpected(Failure::unavailable));
-        return;
-      }
       auto found = sessions.find(user);
-      if (found != sessions.end() && found->second->is_open() &&
-          constant_time_equal(found->second->credential(), credential)) {
+      if (stopped) {
+        answer = unexpected(Failure::unavailable);
+      } else if (found != sessions.end() && found->second->is_open() &&
+                 constant_time_equal(found->second->credential(), credential)) {
         found->second->touch();
-        done(Login{true, found->second});
-        return;
-      }
-      auto pending = logins.find(key);
-      if (pending != logins.end()) {
+        answer = Login{true, found->second};
+      } else if (auto pending = logins.find(key); pending != logins.end()) {
         pending->second.waiters.push_back(std::move(done));
         return;
-      }
-      if (sessions.size() + logins.size() >= config.max_sessions) {
-        evicted = least_recently_used_idle();
-        if (!evicted) {
-          if (config.log) {
-            config.log("xmpp: the session limit is reached; a login waits for none");
+      } else {
+        if (sessions.size() + logins.size() >= config.max_sessions) {
+          evicted = least_recently_used_idle();
+          if (evicted) {
+            sessions.erase(evicted->user());
+          } else {
+            if (config.log) {
+              config.log("xmpp: the session limit is reached; a login waits for none");
+            }
+            answer = unexpected(Failure::unavailable);
           }
-          done(unexpected(Failure::unavailable));
-          return;
         }
-        sessions.erase(evicted->user());
+        if (!answer) {
+          session = std::make_shared<UserSession>(shared, user, credential);
+          logins[key].waiters.push_back(std::move(done));
+        }
       }
-      session = std::make_shared<UserSession>(shared, user, credential);
-      logins[key].waiters.push_back(std::move(done));
+    }
+    if (answer) {
+      done(std::move(*answer));
+      return;
     }
     if (evicted) {
       evicted->close();
@@ -546,8 +552,7 @@ void Gateway::stop() {
 std::size_t Gateway::session_count(const Jid& user) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   auto found = impl_->sessions.find(user.bare());
-  return found != impl_->sessions.end() && found->second->is_open() ? found->second->streams()
-                                                                     : 0;
+  return found != impl_->sessions.end() && found->second->is_open() ? found->second->streams() : 0;
 }
 
 std::size_t Gateway::open_sessions() const {
