@@ -384,51 +384,25 @@ void check_unavailable(const e2e::Reply& reply) {
   CHECK(reply.body == unavailable_body);
 }
 
-/// An XMPP server of the test's own (same kind as this run's), for faults
-/// that would disturb the other tests: stopped and removed at the end.
-class OwnServer {
- public:
-  explicit OwnServer(const XmppServer& shared) : server_(shared) {
-    static int counter = 0;
-    server_.dir = "/tmp/mimrest-xmpp-own-" + shared.kind + "-gw" + std::to_string(::getpid()) +
-                  "-" + std::to_string(++counter);
-    REQUIRE(mimrest::test::xmpp::run_program(
-                {"/bin/bash", shared.script, "start", shared.kind, server_.dir}) == 0);
-    const auto env = mimrest::test::xmpp::read_env_file(std::filesystem::path(server_.dir) / "env");
-    server_.port = std::stoi(env.at("XMPP_PORT"));
-    server_.ca_file = env.at("XMPP_CA");
-  }
-  ~OwnServer() {
-    mimrest::test::xmpp::run_program({"/bin/bash", server_.script, "stop", server_.dir}, true);
-  }
-  OwnServer(const OwnServer&) = delete;
-  OwnServer& operator=(const OwnServer&) = delete;
-
-  const XmppServer& server() const { return server_; }
-
-  /// SIGKILL to the server process (the one this test started): nothing
-  /// listens on its port any more until restart().
-  void kill() const {
-    const auto env = mimrest::test::xmpp::read_env_file(std::filesystem::path(server_.dir) / "env");
-    const pid_t pid = static_cast<pid_t>(std::stol(env.at("XMPP_PID")));
-    REQUIRE(pid > 1);
-    REQUIRE(::kill(pid, SIGKILL) == 0);
-    // Gone once the port refuses connections.
-    REQUIRE(e2e::eventually(
-        [&] {
-          try {
-            e2e::RawConnection probe(server_.port);
-            return false;
-          } catch (const std::exception&) {
-            return true;
-          }
-        },
-        10s));
-  }
-
- private:
-  XmppServer server_;
-};
+/// SIGKILL to the process of a server of the test's own (OwnXmppServer):
+/// nothing listens on its port any more until it is restarted.
+void kill_server(const XmppServer& server) {
+  const auto env = mimrest::test::xmpp::read_env_file(std::filesystem::path(server.dir) / "env");
+  const pid_t pid = static_cast<pid_t>(std::stol(env.at("XMPP_PID")));
+  REQUIRE(pid > 1);
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  // Gone once the port refuses connections.
+  REQUIRE(e2e::eventually(
+      [&] {
+        try {
+          e2e::RawConnection probe(server.port);
+          return false;
+        } catch (const std::exception&) {
+          return true;
+        }
+      },
+      10s));
+}
 
 /// A TCP relay between the gateway and the XMPP server (plain TCP only)
 /// that can play a broken server on one user's connection: it learns whose
@@ -1394,14 +1368,16 @@ TEST_CASE("gateway: a silent server answers 503 within 10 s, and service comes b
   if (!shared) {
     return;
   }
-  OwnServer own(*shared);
+  // A server of the test's own: the fault would disturb the other tests.
+  mimrest::test::xmpp::OwnXmppServer own(shared->kind);
+  REQUIRE(own.started());
   const XmppServer& server = own.server();
   const auto users = new_users(server, {"alice", "carol", "bob"});
   const User &alice = users[0], &carol = users[1], &bob = users[2];
   Gateway gateway(options_for(server));
   REQUIRE(gateway.get("/contacts", alice.auth()).status == 200);  // alice has a session
 
-  own.server().pause();
+  server.pause();
   struct Timed {
     e2e::Reply reply;
     std::chrono::milliseconds took;
@@ -1423,7 +1399,7 @@ TEST_CASE("gateway: a silent server answers 503 within 10 s, and service comes b
   });
   const Timed session_result = on_session.get();
   const Timed login_result = new_login.get();
-  own.server().resume();
+  server.resume();
   {
     INFO("request on a session: " << session_result.took.count() << " ms");
     check_unavailable(session_result.reply);
@@ -1452,7 +1428,9 @@ TEST_CASE("gateway: the server lost and restarted: streams end, the next request
   if (!shared) {
     return;
   }
-  OwnServer own(*shared);
+  // A server of the test's own: the fault would disturb the other tests.
+  mimrest::test::xmpp::OwnXmppServer own(shared->kind);
+  REQUIRE(own.started());
   const XmppServer& server = own.server();
   const auto users = new_users(server, {"alice", "bob"});
   const User &alice = users[0], &bob = users[1];
@@ -1461,7 +1439,7 @@ TEST_CASE("gateway: the server lost and restarted: streams end, the next request
   // Killed: the event stream ends (its client reconnects), and while
   // nothing listens, requests answer 503 at once.
   auto sse = gateway.sse(alice.auth());
-  own.kill();
+  kill_server(server);
   CHECK(sse->wait_for_end(10s));
   auto started = Clock::now();
   check_unavailable(gateway.get("/contacts", alice.auth()));
