@@ -6,7 +6,9 @@
 // rest_client_SUITE (messages over XMPP and SSE, Smack properties, roster
 // handshakes, rooms); then archive paging on whole-second timestamps,
 // STARTTLS, the server failing (on a server of the test's own), stream
-// errors and oversized stanzas, Bearer tokens, idle sessions, logins.
+// errors, oversized stanzas and malformed XML (through a relay that plays a
+// broken server on one connection), Bearer tokens, idle sessions, logins,
+// SIGTERM.
 //
 // The shared servers serve every test of the run in parallel: each test
 // registers fresh accounts (unique_user), and pauses or restarts only a
