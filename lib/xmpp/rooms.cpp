@@ -847,7 +847,7 @@ void UserSession::set_affiliation(const Jid& room, const Jid& target, Affiliatio
               change(user_, "none", gone);
             } else if (!lists.members.empty()) {
               // The owner leaves: a member takes over first (MUC Light hands the
-              // room on; MUC keeps no joining order, the list's first is taken).
+              // room on; MUC keeps no joining order: the first in JID order).
               const Jid heir = lists.members.front();
               change(heir, "owner", [this, change, gone] { change(user_, "none", gone); });
             } else {
