@@ -11,6 +11,7 @@
 #include "mimrest/verification_cache.hpp"
 #include "sql/accounts.hpp"
 #include "sql/chat.hpp"
+#include "sql/checkpointer.hpp"
 #include "sql/dispatcher.hpp"
 #include "sql/events.hpp"
 #include "sql/hosting.hpp"
@@ -32,13 +33,21 @@ namespace {
 
 class SqliteFactory final : public ConnectionFactory {
  public:
-  SqliteFactory(std::string path, bool full_sync) : path_(std::move(path)), full_sync_(full_sync) {}
+  SqliteFactory(std::string path, bool full_sync, Checkpointer& checkpointer)
+      : path_(std::move(path)), full_sync_(full_sync), checkpointer_(checkpointer) {}
   std::unique_ptr<Connection> open_writer() override {
     SqliteOptions options;
     options.path = path_;
     options.create = true;
     options.full_sync = full_sync_;
-    return open_sqlite(options);
+    // Its commits never checkpoint: the checkpointer's thread does.
+    options.on_commit_wal = [&checkpointer = checkpointer_](int frames) {
+      checkpointer.committed(frames);
+    };
+    auto connection = open_sqlite(options);
+    // The log file is cut back to this when it starts over.
+    connection->script("PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit));
+    return connection;
   }
   std::unique_ptr<Connection> open_reader() override {
     SqliteOptions options;
@@ -50,8 +59,11 @@ class SqliteFactory final : public ConnectionFactory {
   const Dialect& dialect() const noexcept override { return Dialect::sqlite(); }
 
  private:
+  // About the checkpointer's cap (16384 frames of 4 KiB pages).
+  static constexpr std::int64_t kWalSizeLimit = 64 * 1024 * 1024;
   std::string path_;
   bool full_sync_;
+  Checkpointer& checkpointer_;
 };
 
 class PostgresqlFactory final : public ConnectionFactory {
@@ -170,7 +182,13 @@ struct SqlBackend::Impl {
     if (postgresql) {
       factory = std::make_unique<PostgresqlFactory>(config.url, config.connect_timeout);
     } else {
-      factory = std::make_unique<SqliteFactory>(config.path, config.sync == SqlConfig::Sync::full);
+      CheckpointOptions checkpoints;
+      checkpoints.path = config.path;
+      checkpoints.full_sync = config.sync == SqlConfig::Sync::full;
+      checkpoints.log = log;
+      checkpointer = std::make_unique<Checkpointer>(std::move(checkpoints));
+      factory = std::make_unique<SqliteFactory>(config.path, config.sync == SqlConfig::Sync::full,
+                                                *checkpointer);
     }
     auto writer = open_database(config, *factory);
     // Each user's stream is ordered on its own (README, "Sequences"); the
@@ -246,6 +264,7 @@ struct SqlBackend::Impl {
   const Hosting hosting;
   const Log log;
   const std::string node;
+  std::unique_ptr<Checkpointer> checkpointer;  // SQLite; outlives the writer
   SessionTable sessions;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<Store> store;
