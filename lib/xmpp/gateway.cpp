@@ -359,10 +359,11 @@ struct Gateway::Impl {
       done(muc_light_service(g.config.muc_service, domain));
     }
     void async_create_room(const Caller& owner, const std::optional<Jid>& room,
-                           const RoomConfig& config, Completion<CreateRoomResult> done) override {
+                           const RoomConfig& room_config,
+                           Completion<CreateRoomResult> done) override {
       g.on_session(owner, done, [&](UserSession& session) {
         if (room) {
-          session.create_room(*room, config, done);
+          session.create_room(*room, room_config, done);
           return;
         }
         // A fresh room: a random node on the user's service.
@@ -375,7 +376,7 @@ struct Gateway::Impl {
           done(unexpected(RoomError(RoomErrorKind::room_not_found)));
           return;
         }
-        session.create_room(*fresh, config, done);
+        session.create_room(*fresh, room_config, done);
       });
     }
     void async_user_rooms(const Caller& user, Completion<UserRoomsResult> done) override {
@@ -385,10 +386,10 @@ struct Gateway::Impl {
                          Completion<RoomInfoResult> done) override {
       g.on_session(user, done, [&](UserSession& session) { session.room_info(room, done); });
     }
-    void async_set_config(const Caller& user, const Jid& room, const RoomConfig& config,
+    void async_set_config(const Caller& user, const Jid& room, const RoomConfig& room_config,
                           Completion<RoomResult> done) override {
       g.on_session(user, done,
-                   [&](UserSession& session) { session.set_room_config(room, config, done); });
+                   [&](UserSession& session) { session.set_room_config(room, room_config, done); });
     }
     void async_set_affiliation(const Caller& actor, const Jid& room, const Jid& target,
                                Affiliation affiliation, Completion<RoomResult> done) override {
