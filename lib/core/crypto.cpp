@@ -3,9 +3,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <cstring>
 #include <stdexcept>
 
 namespace mimrest {
@@ -111,21 +114,77 @@ std::string random_bytes(std::size_t count) {
   return out;
 }
 
-std::string random_uuid() {
-  std::string bytes = random_bytes(16);
-  bytes[6] = static_cast<char>((static_cast<unsigned char>(bytes[6]) & 0x0F) | 0x40);  // version 4
-  bytes[8] = static_cast<char>((static_cast<unsigned char>(bytes[8]) & 0x3F) | 0x80);  // RFC 4122
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out.push_back('-');
+namespace {
+
+// random_uuid() takes its bytes from a buffer of RAND_bytes output per
+// thread, refilled for 64 ids at a time: one RAND_bytes call (its lock and
+// the getpid of OpenSSL's fork check) per 64 ids rather than per id. A
+// forked child must not hand out the ids its parent will: the child
+// handler of pthread_atfork moves the generation on, and a buffer filled in
+// another generation is thrown away. Used bytes are wiped.
+std::atomic<unsigned> fork_generation_counter{0};
+
+void after_fork_in_child() {
+  fork_generation_counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+unsigned fork_generation() {
+  static const bool registered = [] {
+    if (pthread_atfork(nullptr, nullptr, after_fork_in_child) != 0) {
+      throw std::runtime_error("pthread_atfork failed");
     }
-    const auto b = static_cast<unsigned char>(bytes[i]);
-    out.push_back(hex[b >> 4]);
-    out.push_back(hex[b & 0x0F]);
+    return true;
+  }();
+  static_cast<void>(registered);
+  return fork_generation_counter.load(std::memory_order_relaxed);
+}
+
+struct UuidBytes {
+  static constexpr std::size_t kIds = 64;
+  unsigned char bytes[16 * kIds];
+  std::size_t used = sizeof bytes;
+  unsigned generation = 0;
+
+  UuidBytes() = default;
+  UuidBytes(const UuidBytes&) = delete;
+  UuidBytes& operator=(const UuidBytes&) = delete;
+  ~UuidBytes() { OPENSSL_cleanse(bytes, sizeof bytes); }
+
+  /// The next 16 bytes, wiped in the buffer once copied.
+  void take(unsigned char (&out)[16]) {
+    const unsigned now = fork_generation();
+    if (used == sizeof bytes || generation != now) {
+      if (RAND_bytes(bytes, static_cast<int>(sizeof bytes)) != 1) {
+        throw std::runtime_error("OpenSSL RAND_bytes failed");
+      }
+      used = 0;
+      generation = now;
+    }
+    std::memcpy(out, bytes + used, sizeof out);
+    OPENSSL_cleanse(bytes + used, sizeof out);
+    used += sizeof out;
   }
+};
+
+}  // namespace
+
+std::string random_uuid() {
+  thread_local UuidBytes pool;
+  unsigned char bytes[16];
+  pool.take(bytes);
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80);  // RFC 4122
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < sizeof bytes; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      ++at;  // the dash
+    }
+    out[at++] = hex[bytes[i] >> 4];
+    out[at++] = hex[bytes[i] & 0x0F];
+  }
+  OPENSSL_cleanse(bytes, sizeof bytes);
   return out;
 }
 

@@ -8,14 +8,20 @@ namespace mimrest::memory::detail {
 std::uint64_t ArchiveLog::append(std::int64_t now_us, std::uint64_t sequence,
                                  std::optional<Jid> with, std::string stanza_xml, bool pushed) {
   std::int64_t timestamp = now_us;
-  if (!rows_.empty()) {
-    timestamp = std::max(now_us, rows_.back().message.timestamp_us + 1);
+  if (size_ != 0) {
+    timestamp = std::max(now_us, last().timestamp_us + 1);
   }
   if (with) {
     with = with->bare();
   }
-  rows_.push_back(Row{ArchivedMessage{std::to_string(timestamp), timestamp, std::move(stanza_xml)},
-                      sequence, std::move(with), pushed});
+  if (size_ % kBlockRows == 0) {
+    blocks_.push_back(std::make_unique<std::vector<Row>>());
+    blocks_.back()->reserve(kBlockRows);
+  }
+  blocks_.back()->push_back(
+      Row{ArchivedMessage{std::to_string(timestamp), timestamp, std::move(stanza_xml)}, sequence,
+          std::move(with), pushed});
+  ++size_;
   return sequence;
 }
 
@@ -35,34 +41,32 @@ std::vector<ArchivedMessage> ArchiveLog::range(const std::optional<Jid>& with,
     return !bare_with || (row.with && *row.with == *bare_with);
   };
   // Rows are sorted by timestamp: find the window with binary searches.
-  auto begin = rows_.begin();
-  auto end = rows_.end();
+  std::size_t begin = 0;
+  std::size_t end = size_;
   if (after_us) {
-    begin = std::upper_bound(
-        rows_.begin(), rows_.end(), *after_us,
-        [](std::int64_t after, const Row& row) { return after < row.message.timestamp_us; });
+    begin = partition_point(0, size_,
+                            [&](const Row& row) { return row.message.timestamp_us <= *after_us; });
   }
   if (before_us) {
-    end = std::lower_bound(begin, rows_.end(), *before_us, [](const Row& row, std::int64_t before) {
-      return row.message.timestamp_us < before;
-    });
+    end = partition_point(begin, size_,
+                          [&](const Row& row) { return row.message.timestamp_us < *before_us; });
   }
   if (begin >= end) {
     return result;
   }
   if (after_us) {
     // Forward paging: the oldest `limit` after the cursor.
-    for (auto it = begin; it != end && result.size() < limit; ++it) {
-      if (matches(*it)) {
-        result.push_back(it->message);
+    for (std::size_t i = begin; i != end && result.size() < limit; ++i) {
+      if (matches(row(i))) {
+        result.push_back(row(i).message);
       }
     }
     return result;
   }
-  for (auto it = end; it != begin && result.size() < limit;) {
-    --it;
-    if (matches(*it)) {
-      result.push_back(it->message);
+  for (std::size_t i = end; i != begin && result.size() < limit;) {
+    --i;
+    if (matches(row(i))) {
+      result.push_back(row(i).message);
     }
   }
   std::reverse(result.begin(), result.end());
@@ -72,14 +76,13 @@ std::vector<ArchivedMessage> ArchiveLog::range(const std::optional<Jid>& with,
 void ArchiveLog::events_between(std::uint64_t after, std::uint64_t up_to,
                                 std::vector<LoggedEvent>& out) const {
   // Sequences grow along the log: start at the first row past `after`.
-  auto it =
-      std::upper_bound(rows_.begin(), rows_.end(), after,
-                       [](std::uint64_t value, const Row& row) { return value < row.sequence; });
-  for (; it != rows_.end() && it->sequence <= up_to; ++it) {
-    if (!it->pushed) {
-      continue;
+  for (std::size_t i =
+           partition_point(0, size_, [&](const Row& row) { return row.sequence <= after; });
+       i != size_ && row(i).sequence <= up_to; ++i) {
+    const Row& r = row(i);
+    if (r.pushed) {
+      out.push_back(LoggedEvent{r.sequence, r.message.timestamp_us, r.message.stanza_xml});
     }
-    out.push_back(LoggedEvent{it->sequence, it->message.timestamp_us, it->message.stanza_xml});
   }
 }
 

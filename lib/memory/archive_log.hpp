@@ -4,7 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,9 +47,9 @@ class ArchiveLog {
   /// Appends the pushed rows with after < sequence <= up_to to `out`.
   void events_between(std::uint64_t after, std::uint64_t up_to,
                       std::vector<LoggedEvent>& out) const;
-  std::size_t size() const noexcept { return rows_.size(); }
+  std::size_t size() const noexcept { return size_; }
   /// The newest row (the log must not be empty).
-  const ArchivedMessage& last() const { return rows_.back().message; }
+  const ArchivedMessage& last() const { return row(size_ - 1).message; }
 
  private:
   struct Row {
@@ -58,9 +58,30 @@ class ArchiveLog {
     std::optional<Jid> with;  // bare
     bool pushed;
   };
-  // A deque: appending never moves the rows already there (a vector's
-  // reallocation would copy the whole archive under its owner's lock).
-  std::deque<Row> rows_;
+  // Rows in blocks of a fixed size, each allocated once: appending never
+  // moves a row, and what grows with the archive is the list of blocks, one
+  // pointer per kBlockRows rows. (A vector's reallocation copies the whole
+  // archive under its owner's lock; a deque's map holds a pointer per two
+  // or three rows of this size and is copied whole when it fills: both a
+  // stall that grows with the archive.)
+  static constexpr std::size_t kBlockRows = 1024;
+  const Row& row(std::size_t i) const { return (*blocks_[i / kBlockRows])[i % kBlockRows]; }
+  /// The first index in [lo, hi) whose row does not satisfy `before` (rows
+  /// satisfying it come first), hi if none.
+  template <typename Before>
+  std::size_t partition_point(std::size_t lo, std::size_t hi, Before before) const {
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (before(row(mid))) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+  std::vector<std::unique_ptr<std::vector<Row>>> blocks_;
+  std::size_t size_ = 0;
 };
 
 }  // namespace mimrest::memory::detail

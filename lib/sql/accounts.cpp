@@ -175,6 +175,7 @@ AccountResult AccountTable::add_user(const Jid& user, std::string_view password)
   using Result = AccountResult;
   return wait_for<Result>([&](Completion<Result> done) {
     store_.write(write_job<Result>(
+        [name = user.bare_string()](Declaration& declaration) { declaration.user(name); },
         [name = user.bare_string(), credentials](Connection& db, WriteContext& context) -> Result {
           if (account_exists(db, name)) {
             return unexpected(AccountError::already_exists);
@@ -201,6 +202,7 @@ AccountResult AccountTable::set_password(const Jid& user, std::string_view passw
   using Result = AccountResult;
   auto result = wait_for<Result>([&](Completion<Result> done) {
     store_.write(write_job<Result>(
+        [name = user.bare_string()](Declaration& declaration) { declaration.existing(name); },
         [name = user.bare_string(), credentials](Connection& db, WriteContext& context) -> Result {
           auto id = find_jid(db, name);
           if (!id || !account_exists(db, name)) {
@@ -208,7 +210,7 @@ AccountResult AccountTable::set_password(const Jid& user, std::string_view passw
           }
           store_credentials(db, *id, credentials, false);
           revoke_tokens(db, name);
-          context.broadcast("i " + name);
+          context.logout(name);
           return {};
         },
         std::move(done)));
@@ -226,6 +228,7 @@ AccountResult AccountTable::remove_user(const Jid& user) {
   using Result = AccountResult;
   auto result = wait_for<Result>([&](Completion<Result> done) {
     store_.write(write_job<Result>(
+        [name = user.bare_string()](Declaration& declaration) { declaration.existing(name); },
         [name = user.bare_string(), &hosting = hosting_](Connection& db,
                                                          WriteContext& context) -> Result {
           auto id = find_jid(db, name);
@@ -255,7 +258,7 @@ AccountResult AccountTable::remove_user(const Jid& user) {
           db.execute("DELETE FROM mimrest_tokens WHERE owner = $1", {*id});
           db.execute("DELETE FROM mimrest_roster WHERE owner = $1", {*id});
           db.execute("DELETE FROM mimrest_archive WHERE owner = $1", {*id});
-          context.broadcast("i " + name);
+          context.logout(name);
           return {};
         },
         std::move(done)));

@@ -19,12 +19,21 @@ namespace mimrest::sql::detail {
 /// connection was lost (or could not be made), `internal` otherwise.
 class DbError : public std::runtime_error {
  public:
-  DbError(Failure failure, const std::string& message)
-      : std::runtime_error(message), failure_(failure) {}
+  DbError(Failure failure, const std::string& message, bool transient = false, int tag = -1)
+      : std::runtime_error(message), failure_(failure), transient_(transient), tag_(tag) {}
   Failure failure() const noexcept { return failure_; }
+  /// The database aborted the transaction to resolve a conflict between
+  /// transactions (a deadlock): the same statements may succeed when run
+  /// again in a new one.
+  bool transient() const noexcept { return transient_; }
+  /// The tag of the statement that failed (Connection::set_tag), -1 when none.
+  int tag() const noexcept { return tag_; }
+  DbError tagged(int tag) const { return DbError(failure_, what(), transient_, tag); }
 
  private:
   Failure failure_;
+  bool transient_;
+  int tag_;
 };
 
 /// One statement parameter: NULL, an integer, text or bytes. Views: the
@@ -95,8 +104,28 @@ class Connection {
   virtual void script(std::string_view sql) = 0;
   /// Whether the connection is still usable (not lost).
   virtual bool healthy() const noexcept = 0;
-  /// Rows inserted, updated or deleted through this connection so far.
+  /// Rows inserted, updated or deleted through this connection so far (a
+  /// queued statement counts as one until it is answered).
   virtual std::uint64_t changes() const noexcept = 0;
+
+  /// Runs a statement whose answer nobody waits for. PostgreSQL sends it at
+  /// once without waiting (pipeline mode) and reads its answer with the next
+  /// call that waits (query, execute, script, sync): a batch of statements
+  /// costs one round trip. A failure surfaces there, as a DbError tagged with
+  /// the tag that was set when the statement was queued; the statements
+  /// queued after a failed one are not run. SQLite runs it at once.
+  virtual void queue(std::string_view sql, Params params = {}) {
+    try {
+      execute(sql, params);
+    } catch (const DbError& error) {
+      throw error.tagged(tag_);
+    }
+  }
+  /// Waits for the answers of every queued statement.
+  virtual void sync() {}
+  /// Tags the statements queued from now on (see DbError::tag).
+  void set_tag(int tag) noexcept { tag_ = tag; }
+  int current_tag() const noexcept { return tag_; }
 
   /// The first column of the first row, or `fallback` when there is no row
   /// or it is NULL.
@@ -107,6 +136,9 @@ class Connection {
     }
     return rows.integer(0);
   }
+
+ private:
+  int tag_ = -1;
 };
 
 }  // namespace mimrest::sql::detail

@@ -47,12 +47,45 @@ std::string Dialect::ddl(std::string_view portable) const {
   return out;
 }
 
+namespace {
+
+template <class Number>
+std::string number_list(DialectType type, const std::vector<Number>& values) {
+  std::string out(1, type == DialectType::postgresql ? '{' : '[');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    out += std::to_string(values[i]);
+  }
+  out.push_back(type == DialectType::postgresql ? '}' : ']');
+  return out;
+}
+
+}  // namespace
+
+std::string Dialect::list(const std::vector<std::int64_t>& values) const {
+  return number_list(type, values);
+}
+
+std::string Dialect::list(const std::vector<std::uint64_t>& values) const {
+  return number_list(type, values);
+}
+
 const Dialect& Dialect::sqlite() {
   static const Dialect dialect{
       DialectType::sqlite,
       "BEGIN IMMEDIATE",
       "BEGIN",
-      "SELECT value FROM mimrest_counters WHERE name = 'sequence'",
+      // The writer holds the database's write lock (BEGIN IMMEDIATE): no
+      // row lock needed.
+      "SELECT s.owner, s.last, s.pushed, EXISTS (SELECT 1 FROM mimrest_users u "
+      "WHERE u.jid = s.owner) FROM mimrest_streams s WHERE s.owner IN "
+      "(SELECT value FROM json_each($1) UNION SELECT o.member FROM mimrest_occupants o "
+      "JOIN mimrest_rooms r ON r.id = o.room WHERE r.jid IN (SELECT value FROM json_each($2))) "
+      "ORDER BY s.owner",
+      "UPDATE mimrest_streams SET last = $2, pushed = $3 WHERE owner = $1",
+      false,
       "",
       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 8) <> "
@@ -66,7 +99,18 @@ const Dialect& Dialect::postgresql() {
       DialectType::postgresql,
       "BEGIN",
       "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-      "SELECT value FROM mimrest_counters WHERE name = 'sequence' FOR UPDATE",
+      // An index scan on the primary key returns (and so locks) the rows in
+      // key order: two transactions never lock the same rows in different
+      // orders. The occupants are read when the statement starts; the room
+      // job checks them again under the room's lock.
+      "SELECT s.owner, s.last, s.pushed, EXISTS (SELECT 1 FROM mimrest_users u "
+      "WHERE u.jid = s.owner) FROM mimrest_streams s WHERE s.owner = ANY($1::bigint[] || "
+      "ARRAY(SELECT o.member FROM mimrest_occupants o JOIN mimrest_rooms r ON r.id = o.room "
+      "WHERE r.jid = ANY($2::bigint[]))) ORDER BY s.owner FOR UPDATE OF s",
+      "UPDATE mimrest_streams s SET last = v.last, pushed = v.pushed FROM "
+      "unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(owner, last, pushed) "
+      "WHERE s.owner = v.owner",
+      true,
       // Any constant key: only mimrest processes take it.
       "SELECT pg_advisory_xact_lock(7236828016591513460)",
       "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "

@@ -4,8 +4,10 @@
 // (SQLite reads "$1" as a named parameter; the drivers bind by number).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mimrest::sql::detail {
 
@@ -18,10 +20,19 @@ struct Dialect {
   std::string_view begin_write;
   /// Starts a read transaction that sees one snapshot.
   std::string_view begin_read;
-  /// Reads the sequence counter at the start of every write transaction. On
-  /// PostgreSQL it also locks the counter row until the commit: write
-  /// transactions of every node are serialised on it (see README).
-  std::string_view lock_counter;
+  /// Reads the stream counters (mimrest_streams) of the JIDs in the list $1
+  /// and of the occupants of the rooms (room JIDs) in the list $2, ordered
+  /// by JID number: owner, last, pushed, and whether the JID has an account.
+  /// On PostgreSQL it also locks those rows until the commit, in that order
+  /// (FOR UPDATE): writes that touch the same users or rooms are serialised,
+  /// others never wait for each other (see README, "Sequences").
+  std::string_view lock_streams;
+  /// Writes the counters back: PostgreSQL, all at once from the lists $1
+  /// (owners), $2 (last), $3 (pushed); SQLite, one row: $1 owner, $2 last,
+  /// $3 pushed.
+  std::string_view update_streams;
+  /// Whether update_streams takes lists.
+  bool update_streams_lists;
   /// Serialises schema migrations between processes opening the database at
   /// once (empty on SQLite, where begin_write already does).
   std::string_view migration_lock;
@@ -34,6 +45,10 @@ struct Dialect {
   /// A schema statement written with the portable type names below, in the
   /// dialect's own.
   std::string ddl(std::string_view portable) const;
+  /// A list of numbers as the one parameter that lock_streams and
+  /// update_streams read as a list ("{1,2}" / "[1,2]").
+  std::string list(const std::vector<std::int64_t>& values) const;
+  std::string list(const std::vector<std::uint64_t>& values) const;
 
   static const Dialect& sqlite();
   static const Dialect& postgresql();

@@ -21,13 +21,21 @@ Result failure_result(Failure failure) {
   return unexpected(failure);
 }
 
+/// Declares nothing (the request locks what it needs as it runs).
+struct NoDeclaration {
+  void operator()(Declaration& /*declaration*/) const {}
+};
+
 /// A write request: `fn(Connection&, WriteContext&) -> Result`. A result
 /// without a value rolls its statements back. `fn` must not consume what it
-/// captured: it may run twice (after a lost connection).
-template <class Result, class Fn>
+/// captured: it may run twice (after a lost connection). `declare` says what
+/// it touches (WriteJob::declare).
+template <class Result, class Fn, class Declare = NoDeclaration>
 class FnWriteJob final : public WriteJob {
  public:
-  FnWriteJob(Fn fn, Completion<Result> done) : fn_(std::move(fn)), done_(std::move(done)) {}
+  FnWriteJob(Fn fn, Completion<Result> done, Declare declare = {})
+      : fn_(std::move(fn)), done_(std::move(done)), declare_(std::move(declare)) {}
+  void declare(Declaration& declaration) const override { declare_(declaration); }
   bool run(Connection& db, WriteContext& context) override {
     result_.reset();
     result_.emplace(fn_(db, context));
@@ -39,12 +47,19 @@ class FnWriteJob final : public WriteJob {
  private:
   Fn fn_;
   Completion<Result> done_;
+  Declare declare_;
   std::optional<Result> result_;
 };
 
 template <class Result, class Fn>
 std::unique_ptr<WriteJob> write_job(Fn fn, Completion<Result> done) {
   return std::make_unique<FnWriteJob<Result, Fn>>(std::move(fn), std::move(done));
+}
+
+template <class Result, class Fn, class Declare>
+std::unique_ptr<WriteJob> write_job(Declare declare, Fn fn, Completion<Result> done) {
+  return std::make_unique<FnWriteJob<Result, Fn, Declare>>(std::move(fn), std::move(done),
+                                                           std::move(declare));
 }
 
 /// A read request: `fn(Connection&) -> Result`, in one snapshot when asked.

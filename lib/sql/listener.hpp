@@ -1,7 +1,7 @@
 // Internal: PostgreSQL LISTEN/NOTIFY, which makes several processes on one
-// database one service. Every write transaction that archives sends, with
-// its commit, "r <node> <prev> <last>" (its sequence range); each other
-// process fetches those rows and delivers them to its own sessions.
+// database one service. Every write transaction tells the others, with its
+// commit, what it delivered (Announcer); each other process's Listener hands
+// that to its own sessions, in each user's stream order (see README).
 #pragma once
 
 #include <atomic>
@@ -13,6 +13,7 @@
 
 #include "mimrest/jid.hpp"
 #include "sql/dispatcher.hpp"
+#include "sql/notice_codec.hpp"
 #include "sql/pg_driver.hpp"
 #include "sql/session_table.hpp"
 #include "sql/store.hpp"
@@ -20,6 +21,20 @@
 namespace mimrest::sql::detail {
 
 inline constexpr const char* kChannel = "mimrest";
+
+/// Store's on_commit on PostgreSQL: queues, inside the transaction, the
+/// NOTIFY payloads (notice_codec.hpp) of what it delivered and of the logins
+/// it ended. A payload too large for NOTIFY is stored in mimrest_notices by
+/// the same transaction and announced by its row number: nothing is dropped.
+class Announcer {
+ public:
+  Announcer(std::string node, Clock clock) : node_(std::move(node)), clock_(std::move(clock)) {}
+  void operator()(Connection& db, WriteContext& context) const;
+
+ private:
+  std::string node_;
+  Clock clock_;
+};
 
 struct ListenerOptions {
   std::string url;
@@ -35,7 +50,7 @@ struct ListenerOptions {
 
 /// One thread with its own connection: LISTEN, deliver what other processes
 /// committed, in order (through the Dispatcher), fill gaps, and reconnect
-/// (re-LISTENing) after a lost connection.
+/// (re-LISTENing, then reading what it missed) after a lost connection.
 class Listener {
  public:
   Listener(ListenerOptions options, Dispatcher& dispatcher, const SessionTable& sessions);
@@ -49,9 +64,10 @@ class Listener {
  private:
   void run();
   void connect();
-  void handle(const Notification& notification);
-  /// Reads the rows of (from, to] and hands them to the dispatcher.
-  void fetch(std::uint64_t from, std::uint64_t to);
+  void handle(const std::string& payload, bool stored);
+  void deliver(notice::Message& message);
+  /// Reads `user`'s stream in (from, to] and hands it to the dispatcher.
+  void fetch(const std::string& user, std::uint64_t from, std::uint64_t to);
 
   ListenerOptions options_;
   Dispatcher& dispatcher_;
@@ -60,6 +76,7 @@ class Listener {
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> listening_{false};
+  bool reported_bad_payload_ = false;
   std::thread thread_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -125,10 +126,26 @@ class LibpqConnection final : public PgConnection {
   }
 
   void script(std::string_view sql) override {
+    if (pipelined_) {
+      send(sql, {}, false);
+      PQclear(finish(true));
+      return;
+    }
     const std::string text(sql);
     PGresult* result = PQexec(conn_, text.c_str());
     check(result, "statement");
     PQclear(result);
+  }
+
+  void queue(std::string_view sql, Params params) override {
+    send(sql, params, params.size() > 0);
+    ++changes_;  // it may change rows: counted now, not again when answered
+  }
+
+  void sync() override {
+    if (pipelined_) {
+      finish(false);
+    }
   }
 
   bool healthy() const noexcept override { return !broken_ && PQstatus(conn_) == CONNECTION_OK; }
@@ -151,12 +168,14 @@ class LibpqConnection final : public PgConnection {
   }
 
  private:
-  /// Throws for a failed result (clearing it).
-  void check(PGresult* result, std::string_view what) {
-    const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-      return;
-    }
+  /// A statement sent in pipeline mode whose answer has not been read.
+  struct Pending {
+    int tag;
+    std::string prepared;  ///< the text of a statement being prepared, else empty
+    bool wanted = false;   ///< its result is returned (the statement that waits)
+  };
+
+  DbError error_of(PGresult* result, std::string_view what) {
     const char* sqlstate =
         result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
     std::string message = trimmed(result != nullptr ? PQresultErrorMessage(result) : nullptr);
@@ -165,9 +184,160 @@ class LibpqConnection final : public PgConnection {
     }
     const bool lost = PQstatus(conn_) != CONNECTION_OK || connection_state(sqlstate);
     broken_ = broken_ || lost;
+    // 40P01 deadlock_detected, 40001 serialization_failure: the server
+    // aborted this transaction to let another one go on.
+    const bool transient = sqlstate != nullptr && (std::string_view(sqlstate) == "40P01" ||
+                                                   std::string_view(sqlstate) == "40001");
+    return DbError(lost ? Failure::unavailable : Failure::internal,
+                   "postgresql: " + std::string(what) + ": " + message, transient && !lost,
+                   current_tag());
+  }
+
+  /// Throws for a failed result (clearing it).
+  void check(PGresult* result, std::string_view what) {
+    const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      return;
+    }
+    DbError error = error_of(result, what);
     PQclear(result);
-    throw DbError(lost ? Failure::unavailable : Failure::internal,
-                  "postgresql: " + std::string(what) + ": " + message);
+    throw error;
+  }
+
+  [[noreturn]] void lose(std::string_view what) {
+    broken_ = true;
+    pending_.clear();
+    throw DbError(Failure::unavailable,
+                  "postgresql: " + std::string(what) + ": " + trimmed(PQerrorMessage(conn_)));
+  }
+
+  /// The parameters as libpq takes them (texts kept alive in `texts`).
+  struct Values {
+    std::vector<std::string> texts;
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+  };
+  static void convert(Params params, Values& out) {
+    const std::size_t count = params.size();
+    out.texts.assign(count, std::string());
+    out.values.assign(count, nullptr);
+    out.lengths.assign(count, 0);
+    out.formats.assign(count, 0);
+    std::size_t i = 0;
+    for (const Param& param : params) {
+      switch (param.kind) {
+        case Param::Kind::null:
+          break;
+        case Param::Kind::integer:
+          out.texts[i] = std::to_string(param.integer);
+          out.values[i] = out.texts[i].c_str();
+          break;
+        case Param::Kind::text:
+          out.texts[i] = std::string(param.bytes);
+          out.values[i] = out.texts[i].c_str();
+          break;
+        case Param::Kind::blob:
+          out.values[i] = param.bytes.data();
+          out.lengths[i] = static_cast<int>(param.bytes.size());
+          out.formats[i] = 1;
+          break;
+      }
+      ++i;
+    }
+  }
+
+  /// Sends one statement in pipeline mode (entering it when needed):
+  /// prepared (named, once per connection) or, for a statement without
+  /// parameters, as it is.
+  void send(std::string_view sql, Params params, bool prepare, bool wanted = false) {
+    if (!pipelined_) {
+      if (PQenterPipelineMode(conn_) != 1) {
+        lose("pipeline");
+      }
+      pipelined_ = true;
+    }
+    if (!prepare) {
+      const std::string text(sql);
+      if (PQsendQueryParams(conn_, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+        lose("send");
+      }
+      pending_.push_back(Pending{current_tag(), {}, wanted});
+      return;
+    }
+    auto it = names_.find(std::string(sql));
+    if (it == names_.end()) {
+      std::string name = "m" + std::to_string(++prepared_count_);
+      const std::string text(sql);
+      if (PQsendPrepare(conn_, name.c_str(), text.c_str(), 0, nullptr) != 1) {
+        lose("prepare");
+      }
+      pending_.push_back(Pending{current_tag(), text, false});
+      it = names_.emplace(text, std::move(name)).first;
+    }
+    convert(params, values_);
+    if (PQsendQueryPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
+                            values_.values.data(), values_.lengths.data(), values_.formats.data(),
+                            0) != 1) {
+      lose("send");
+    }
+    pending_.push_back(Pending{current_tag(), {}, wanted});
+  }
+
+  /// Ends the pipeline: reads every answer. Throws the first failure (tagged
+  /// with its statement's tag); else returns the result of the statement
+  /// marked wanted (when `want`), which the caller clears.
+  PGresult* finish(bool want) {
+    if (PQpipelineSync(conn_) != 1) {
+      lose("sync");
+    }
+    std::optional<DbError> failure;
+    PGresult* kept = nullptr;
+    for (Pending& pending : pending_) {
+      PGresult* result = PQgetResult(conn_);
+      if (result == nullptr) {
+        if (kept != nullptr) {
+          PQclear(kept);
+        }
+        lose("result");
+      }
+      const ExecStatusType status = PQresultStatus(result);
+      const bool ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+      if (!ok && !pending.prepared.empty()) {
+        names_.erase(pending.prepared);  // not prepared after all
+      }
+      if (!ok && status != PGRES_PIPELINE_ABORTED && !failure) {
+        failure =
+            error_of(result, pending.prepared.empty() ? "query" : "prepare").tagged(pending.tag);
+      }
+      if (ok && pending.wanted && want) {
+        kept = result;
+      } else {
+        PQclear(result);
+      }
+      // Each statement's results end with a null.
+      while (PGresult* extra = PQgetResult(conn_)) {
+        PQclear(extra);
+      }
+    }
+    pending_.clear();
+    PGresult* sync = PQgetResult(conn_);
+    const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if (!synced || PQexitPipelineMode(conn_) != 1) {
+      if (kept != nullptr) {
+        PQclear(kept);
+      }
+      lose("pipeline end");
+    }
+    pipelined_ = false;
+    if (failure) {
+      if (kept != nullptr) {
+        PQclear(kept);
+      }
+      throw *failure;
+    }
+    return kept;
   }
 
   const std::string& prepared(std::string_view sql) {
@@ -175,7 +345,7 @@ class LibpqConnection final : public PgConnection {
     if (it != names_.end()) {
       return it->second;
     }
-    std::string name = "m" + std::to_string(names_.size() + 1);
+    std::string name = "m" + std::to_string(++prepared_count_);
     const std::string text(sql);
     PGresult* result = PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
     check(result, "prepare");
@@ -183,50 +353,41 @@ class LibpqConnection final : public PgConnection {
     return names_.emplace(text, std::move(name)).first->second;
   }
 
-  PGresult* run(std::string_view sql, Params params) {
-    const std::string& name = prepared(sql);
-    const std::size_t count = params.size();
-    std::vector<std::string> texts(count);
-    std::vector<const char*> values(count, nullptr);
-    std::vector<int> lengths(count, 0);
-    std::vector<int> formats(count, 0);
-    std::size_t i = 0;
-    for (const Param& param : params) {
-      switch (param.kind) {
-        case Param::Kind::null:
-          break;
-        case Param::Kind::integer:
-          texts[i] = std::to_string(param.integer);
-          values[i] = texts[i].c_str();
-          break;
-        case Param::Kind::text:
-          texts[i] = std::string(param.bytes);
-          values[i] = texts[i].c_str();
-          break;
-        case Param::Kind::blob:
-          values[i] = param.bytes.data();
-          lengths[i] = static_cast<int>(param.bytes.size());
-          formats[i] = 1;
-          break;
-      }
-      ++i;
-    }
-    PGresult* result = PQexecPrepared(conn_, name.c_str(), static_cast<int>(count), values.data(),
-                                      lengths.data(), formats.data(), 0);
-    check(result, "query");
+  void count_changes(PGresult* result) {
     const std::string_view command = PQcmdStatus(result);
     if (command.rfind("INSERT", 0) == 0 || command.rfind("UPDATE", 0) == 0 ||
         command.rfind("DELETE", 0) == 0) {
       const char* tuples = PQcmdTuples(result);
       changes_ += (tuples != nullptr && *tuples != '\0') ? std::strtoull(tuples, nullptr, 10) : 0;
     }
+  }
+
+  PGresult* run(std::string_view sql, Params params) {
+    if (pipelined_) {
+      // Answered in the same round trip as what was queued before it.
+      send(sql, params, true, true);
+      PGresult* result = finish(true);
+      count_changes(result);
+      return result;
+    }
+    const std::string& name = prepared(sql);
+    convert(params, values_);
+    PGresult* result =
+        PQexecPrepared(conn_, name.c_str(), static_cast<int>(params.size()), values_.values.data(),
+                       values_.lengths.data(), values_.formats.data(), 0);
+    check(result, "query");
+    count_changes(result);
     return result;
   }
 
   PGconn* conn_;
   bool broken_ = false;  // a connection-class error was seen: reconnect
+  bool pipelined_ = false;
   std::uint64_t changes_ = 0;
+  std::uint64_t prepared_count_ = 0;
   std::unordered_map<std::string, std::string> names_;
+  std::vector<Pending> pending_;
+  Values values_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mimrest/backend/archive.hpp"
+#include "mimrest/backend/event_log.hpp"
 #include "mimrest/backend/muc_light.hpp"
 #include "mimrest/jid.hpp"
 #include "sql/connection.hpp"
@@ -19,14 +20,26 @@ enum class RowKind : std::int64_t { sent = 0, received = 1, room = 2 };
 
 /// The number of a JID the database knows, if it knows it.
 std::optional<std::int64_t> find_jid(Connection& db, const std::string& jid);
-/// The number of a JID, recorded when new (write transactions only).
+/// The number of a JID, recorded when new with its stream counter (write
+/// transactions only).
 std::int64_t intern_jid(Connection& db, const std::string& jid);
+/// Creates the stream counter of a JID number unless it exists.
+void create_stream(Connection& db, std::int64_t id);
 /// Whether `user` (bare) has an account.
 bool account_exists(Connection& db, const std::string& user);
 
-/// Archives one row.
+/// Archives one row (queued: answered with the commit).
 void insert_row(Connection& db, std::uint64_t seq, std::int64_t owner,
                 std::optional<std::int64_t> peer, RowKind kind, const std::string& stanza);
+
+/// What `user`'s stream held after `after` and up to `up_to`: the rows
+/// received in the user's one-to-one archive and those of the rooms the user
+/// occupies now, oldest first, at most `limit`. Run in one snapshot.
+std::vector<LoggedEvent> read_events(Connection& db, std::int64_t user, std::uint64_t after,
+                                     std::uint64_t up_to, std::size_t limit);
+
+/// The highest sequence handed out (0 when none).
+std::uint64_t last_sequence(Connection& db);
 
 /// The rows of `owner` strictly between the bounds, optionally only those
 /// exchanged with `peer`: the newest `limit` (or the oldest with `after`),

@@ -105,28 +105,36 @@ std::vector<Jid> recipients_of(const std::vector<OccupantRow>& occupants) {
   return recipients;
 }
 
-}  // namespace
-
-std::vector<Jid> removed_users(const std::string& stanza_xml) {
-  std::vector<Jid> users;
-  pugi::xml_document document;
-  if (!document.load_buffer(stanza_xml.data(), stanza_xml.size())) {
-    return users;
+/// Archives `stanza` in the room's archive as the next item of the streams
+/// of `occupants` (and of `removed`, who hears of it although no longer one
+/// of them), and delivers it to them once committed. Returns the sequence.
+std::uint64_t broadcast(Connection& db, WriteContext& context, std::int64_t room_jid,
+                        const std::vector<OccupantRow>& occupants,
+                        const std::optional<std::pair<std::int64_t, Jid>>& removed,
+                        std::string stanza) {
+  std::vector<std::int64_t> readers;
+  std::vector<Jid> users = recipients_of(occupants);
+  readers.reserve(occupants.size() + 1);
+  for (const auto& occupant : occupants) {
+    readers.push_back(occupant.member);
   }
-  for (auto x : document.document_element().children("x")) {
-    if (std::string_view(x.attribute("xmlns").value()) != kAffiliationsNs) {
-      continue;
-    }
-    for (auto user : x.children("user")) {
-      if (std::string_view(user.attribute("affiliation").value()) == "none") {
-        if (auto jid = Jid::parse(user.text().get())) {
-          users.push_back(std::move(jid.value()));
-        }
-      }
-    }
+  if (removed) {
+    readers.push_back(removed->first);
+    users.push_back(removed->second);
   }
-  return users;
+  std::vector<std::uint64_t> prevs;
+  const auto seq = context.next_sequence(db, room_jid, readers, &prevs);
+  insert_row(db, seq, room_jid, std::nullopt, RowKind::room, stanza);
+  std::vector<Recipient> recipients;
+  recipients.reserve(users.size());
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    recipients.emplace_back(std::move(users[i]), prevs[i]);
+  }
+  context.deliver(std::move(recipients), RoutedStanza::make(std::move(stanza), seq));
+  return seq;
 }
+
+}  // namespace
 
 RoomResult change_affiliation(Connection& db, WriteContext& context, const Hosting& hosting,
                               const std::string& actor, const std::string& room,
@@ -145,7 +153,7 @@ RoomResult change_affiliation(Connection& db, WriteContext& context, const Hosti
   auto targeted = std::find_if(occupants.begin(), occupants.end(),
                                [&](const OccupantRow& o) { return o.jid == target; });
   std::vector<Change> changes;
-  std::vector<Jid> recipients;
+  std::optional<std::pair<std::int64_t, Jid>> removed;
 
   if (affiliation == Affiliation::member) {
     if (!actor_is_owner) {
@@ -162,7 +170,6 @@ RoomResult change_affiliation(Connection& db, WriteContext& context, const Hosti
         {found->id, member, position});
     occupants.push_back(OccupantRow{member, target, Affiliation::member, position});
     changes.emplace_back(target, Affiliation::member);
-    recipients = recipients_of(occupants);
   } else if (affiliation == Affiliation::none) {
     if (target != actor && !actor_is_owner) {
       return fail(RoomErrorKind::not_allowed);
@@ -171,6 +178,7 @@ RoomResult change_affiliation(Connection& db, WriteContext& context, const Hosti
       return {};  // not an occupant: nothing to remove, nothing to tell
     }
     const bool was_owner = targeted->affiliation == Affiliation::owner;
+    removed.emplace(targeted->member, stored_jid(target));  // hears it too
     db.execute("DELETE FROM mimrest_occupants WHERE room = $1 AND member = $2",
                {found->id, targeted->member});
     occupants.erase(targeted);
@@ -182,8 +190,6 @@ RoomResult change_affiliation(Connection& db, WriteContext& context, const Hosti
       occupants.front().affiliation = Affiliation::owner;
       changes.emplace_back(occupants.front().jid, Affiliation::owner);
     }
-    recipients = recipients_of(occupants);
-    recipients.push_back(stored_jid(target));  // the removed user hears it too
   } else {
     // Ownership only changes hands when the owner leaves.
     return fail(RoomErrorKind::not_allowed);
@@ -194,16 +200,14 @@ RoomResult change_affiliation(Connection& db, WriteContext& context, const Hosti
     // The last occupant left: the room and its archive go; the leaver is told.
     db.execute("DELETE FROM mimrest_archive WHERE owner = $1", {found->jid});
     db.execute("DELETE FROM mimrest_rooms WHERE id = $1", {found->id});
-    for (auto& recipient : recipients) {
-      context.notice(std::move(recipient), message);
+    if (removed) {
+      context.notice(std::move(removed->second), message);
     }
     return {};
   }
-  const auto seq = context.next_sequence();
-  insert_row(db, seq, found->jid, std::nullopt, RowKind::room, message);
   auto row = std::make_shared<const std::string>(message);
+  const auto seq = broadcast(db, context, found->jid, occupants, removed, std::move(message));
   hosting.observe_room(context, stored_jid(room), stored_jid(actor), seq, row);
-  context.deliver(std::move(recipients), RoutedStanza::make(std::move(message), seq));
   return {};
 }
 
@@ -235,6 +239,12 @@ void SqlMucLight::async_create_room(const Caller& owner, const std::optional<Jid
     wanted = room->bare_string();
   }
   store_.write(write_job<CreateRoomResult>(
+      [creator = creator.bare_string(), wanted](Declaration& declaration) {
+        declaration.user(creator);
+        if (wanted) {
+          declaration.user(*wanted);  // two creations of one name: one after the other
+        }
+      },
       [creator = creator.bare_string(), wanted, service = *service, config](
           Connection& db, WriteContext& context) -> CreateRoomResult {
         for (int attempt = 0; attempt < kFreshNodeAttempts; ++attempt) {
@@ -326,6 +336,7 @@ void SqlMucLight::async_set_config(const Caller& user, const Jid& room, const Ro
                                    Completion<RoomResult> done) {
   const bool all_can_configure = hosting_.config().all_can_configure;
   store_.write(write_job<RoomResult>(
+      [room = room.bare_string()](Declaration& declaration) { declaration.room(room); },
       [member = user.bare_string(), room = room.bare_string(), config, all_can_configure](
           Connection& db, WriteContext&) -> RoomResult {
         auto found = occupied(db, room, member);
@@ -345,6 +356,15 @@ void SqlMucLight::async_set_config(const Caller& user, const Jid& room, const Ro
 void SqlMucLight::async_set_affiliation(const Caller& actor, const Jid& room, const Jid& target,
                                         Affiliation affiliation, Completion<RoomResult> done) {
   store_.write(write_job<RoomResult>(
+      [room = room.bare_string(), target = target.bare_string(),
+       affiliation](Declaration& declaration) {
+        declaration.room(room);
+        if (affiliation == Affiliation::member) {
+          declaration.user(target);
+        } else {
+          declaration.existing(target);
+        }
+      },
       [actor = actor.bare_string(), room = room.bare_string(), target = target.bare_string(),
        affiliation, &hosting = hosting_](Connection& db, WriteContext& context) -> RoomResult {
         return change_affiliation(db, context, hosting, actor, room, target, affiliation);
@@ -368,16 +388,16 @@ void SqlMucLight::async_send_message(const Caller& sender, const Jid& room, std:
   set_attribute(message, "from", room_jid.bare_string() + "/" + sender_jid.bare_string());
   auto archived = std::make_shared<const std::string>(serialize_stanza(document));
   store_.write(write_job<RoomResult>(
+      [room = room_jid.bare_string()](Declaration& declaration) { declaration.room(room); },
       [member = sender_jid.bare_string(), room = room_jid.bare_string(), archived, sender_jid,
        room_jid, &hosting = hosting_](Connection& db, WriteContext& context) -> RoomResult {
         auto found = occupied(db, room, member);
         if (!found) {
           return unexpected(found.error());
         }
-        const auto seq = context.next_sequence();
-        insert_row(db, seq, found->room.jid, std::nullopt, RowKind::room, *archived);
+        const auto seq =
+            broadcast(db, context, found->room.jid, found->occupants, std::nullopt, *archived);
         hosting.observe_room(context, room_jid, sender_jid, seq, archived);
-        context.deliver(recipients_of(found->occupants), RoutedStanza::make(*archived, seq));
         return {};
       },
       std::move(done)));

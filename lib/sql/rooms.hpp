@@ -42,8 +42,4 @@ RoomResult change_affiliation(Connection& db, WriteContext& context, const Hosti
                               const std::string& actor, const std::string& room,
                               const std::string& target, Affiliation affiliation);
 
-/// The users named with affiliation "none" in an affiliation message (they
-/// hear of their removal although they no longer occupy the room).
-std::vector<Jid> removed_users(const std::string& stanza_xml);
-
 }  // namespace mimrest::sql::detail

@@ -101,6 +101,10 @@ void SqlRoster::async_items(const Caller& user, Completion<RosterItemsResult> do
 void SqlRoster::async_add(const Caller& user, const Jid& contact, Completion<RosterResult> done) {
   const bool local = hosting_.is_local_domain(contact.domain());
   store_.write(write_job<RosterResult>(
+      [owner = user.bare_string(), other = contact.bare_string()](Declaration& declaration) {
+        declaration.user(owner);
+        declaration.existing(other);
+      },
       [owner = user.bare_string(), other = contact.bare_string(), local](
           Connection& db, WriteContext& context) -> RosterResult {
         if (local && !account_exists(db, other)) {
@@ -116,6 +120,10 @@ void SqlRoster::async_subscribe(const Caller& user, const Jid& contact,
                                 Completion<RosterResult> done) {
   const bool local = hosting_.is_local_domain(contact.domain());
   store_.write(write_job<RosterResult>(
+      [owner = user.bare_string(), other = contact.bare_string()](Declaration& declaration) {
+        declaration.existing(owner);
+        declaration.existing(other);
+      },
       [owner = user.bare_string(), other = contact.bare_string(), local](
           Connection& db, WriteContext&) -> RosterResult {
         auto item = find_item(db, owner, other);
@@ -139,6 +147,10 @@ void SqlRoster::async_subscribe(const Caller& user, const Jid& contact,
 void SqlRoster::async_approve(const Caller& user, const Jid& contact,
                               Completion<RosterResult> done) {
   store_.write(write_job<RosterResult>(
+      [owner = user.bare_string(), other = contact.bare_string()](Declaration& declaration) {
+        declaration.existing(owner);
+        declaration.existing(other);
+      },
       [owner = user.bare_string(), other = contact.bare_string()](Connection& db,
                                                                   WriteContext&) -> RosterResult {
         auto item = find_item(db, owner, other);
@@ -160,6 +172,10 @@ void SqlRoster::async_approve(const Caller& user, const Jid& contact,
 void SqlRoster::async_remove(const Caller& user, const Jid& contact,
                              Completion<RosterResult> done) {
   store_.write(write_job<RosterResult>(
+      [owner = user.bare_string(), other = contact.bare_string()](Declaration& declaration) {
+        declaration.existing(owner);
+        declaration.existing(other);
+      },
       [owner = user.bare_string(), other = contact.bare_string()](Connection& db,
                                                                   WriteContext&) -> RosterResult {
         auto item = find_item(db, owner, other);

@@ -19,8 +19,8 @@ const std::vector<Migration>& migrations() {
       {1,
        {
            "CREATE TABLE mimrest_schema (version {bigint} NOT NULL)",
-           // The sequence: the highest archive number handed out. Every write
-           // transaction reads it first (on PostgreSQL: and locks it).
+           // The sequence: the highest archive number handed out (schema 1;
+           // from schema 2 on, mimrest_streams).
            "CREATE TABLE mimrest_counters (name {text} PRIMARY KEY, value {bigint} NOT NULL)",
            "INSERT INTO mimrest_counters (name, value) VALUES ('sequence', 0)",
            // Every JID the database mentions, once: the other tables refer to
@@ -57,6 +57,34 @@ const std::vector<Migration>& migrations() {
            "CREATE INDEX mimrest_tokens_family ON mimrest_tokens (family)",
            "CREATE INDEX mimrest_tokens_expires ON mimrest_tokens (expires)",
            "INSERT INTO mimrest_schema (version) VALUES (0)",
+       }},
+      {2,
+       {
+           // Order per stream instead of one counter for the whole service
+           // (README, "Sequences"): every JID, user or room, has a counter
+           // row, locked by the write transactions that touch it. last: the
+           // highest sequence of its archive or stream; pushed: the last
+           // item of its stream. Both start at the old counter, so every
+           // sequence handed out from now on is above every earlier one.
+           "CREATE TABLE mimrest_streams (owner {bigint} PRIMARY KEY, last {bigint} NOT NULL, "
+           "pushed {bigint} NOT NULL)",
+           "INSERT INTO mimrest_streams (owner, last, pushed) SELECT j.id, c.value, c.value "
+           "FROM mimrest_jids j, mimrest_counters c WHERE c.name = 'sequence'",
+           // Sequences are unique per archive, no longer across archives:
+           // the key is (owner, seq).
+           "CREATE TABLE mimrest_archive_v2 (owner {bigint} NOT NULL, seq {bigint} NOT NULL, "
+           "peer {bigint}, kind {bigint} NOT NULL, stanza {text} NOT NULL, "
+           "PRIMARY KEY (owner, seq))",
+           "INSERT INTO mimrest_archive_v2 (owner, seq, peer, kind, stanza) "
+           "SELECT owner, seq, peer, kind, stanza FROM mimrest_archive",
+           "DROP TABLE mimrest_archive",
+           "ALTER TABLE mimrest_archive_v2 RENAME TO mimrest_archive",
+           "CREATE INDEX mimrest_archive_peer ON mimrest_archive (owner, peer, seq) "
+           "WHERE peer IS NOT NULL",
+           // NOTIFY payloads too large for NOTIFY, read by the other
+           // processes (created: microseconds, for purging).
+           "CREATE TABLE mimrest_notices (id {id}, created {bigint} NOT NULL, "
+           "payload {text} NOT NULL)",
        }},
   };
   return list;

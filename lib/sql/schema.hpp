@@ -7,7 +7,7 @@
 namespace mimrest::sql::detail {
 
 /// The version this build creates and reads.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 /// Brings the database to kSchemaVersion inside one transaction: creates the
 /// tables of an empty database, applies the missing migrations of an older

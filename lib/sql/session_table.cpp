@@ -10,9 +10,13 @@ struct SessionTable::Table {
   std::uint64_t next_id = 1;
   std::unordered_map<Jid, std::vector<std::shared_ptr<SessionEntry>>> by_user;
   std::atomic<std::size_t> count{0};
+  SessionWatcher* watcher = nullptr;
 
   void close(const Jid& bare, std::uint64_t id) {
     std::lock_guard lock(mutex);
+    if (watcher != nullptr) {
+      watcher->closed(bare);
+    }
     auto it = by_user.find(bare);
     if (it == by_user.end()) {
       return;
@@ -60,7 +64,7 @@ void SessionTable::async_open_session(const Caller& full_jid, std::shared_ptr<St
                                       Completion<OpenSessionResult> done) {
   auto entry = std::make_shared<SessionEntry>();
   entry->sink = std::move(sink);
-  Jid bare = full_jid.bare();
+  const Jid bare = full_jid.bare();
   {
     std::lock_guard lock(table_->mutex);
     entry->id = table_->next_id++;
@@ -69,8 +73,30 @@ void SessionTable::async_open_session(const Caller& full_jid, std::shared_ptr<St
       table_->count.fetch_add(1);
     }
   }
-  std::unique_ptr<Session> session = std::make_unique<Handle>(table_, std::move(bare), entry);
-  done(OpenSessionResult(std::move(session)));
+  SessionWatcher* watcher = nullptr;
+  {
+    std::lock_guard lock(table_->mutex);
+    watcher = table_->watcher;
+  }
+  auto session =
+      std::make_shared<std::unique_ptr<Session>>(std::make_unique<Handle>(table_, bare, entry));
+  if (watcher == nullptr) {
+    done(OpenSessionResult(std::move(*session)));
+    return;
+  }
+  watcher->opening(bare, [session, done = std::move(done)](bool ready) mutable {
+    if (!ready) {
+      session->reset();
+      done(OpenSessionResult(unexpected(Failure::unavailable)));
+      return;
+    }
+    done(OpenSessionResult(std::move(*session)));
+  });
+}
+
+void SessionTable::watch(SessionWatcher* watcher) {
+  std::lock_guard lock(table_->mutex);
+  table_->watcher = watcher;
 }
 
 void SessionTable::sessions_of(const Jid& user,

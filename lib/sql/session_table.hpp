@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -20,6 +21,19 @@ struct SessionEntry {
   std::uint64_t id = 0;
   std::shared_ptr<StanzaSink> sink;
   std::atomic<bool> open{true};
+};
+
+/// Told of every session that opens and closes (the Dispatcher follows the
+/// streams of the users with sessions here).
+class SessionWatcher {
+ public:
+  virtual ~SessionWatcher() = default;
+  /// A session of `user` (bare) is opening; `ready(true)` once deliveries
+  /// to it may start, `ready(false)` when it cannot open now. May call back
+  /// at once, on this thread.
+  virtual void opening(const Jid& user, std::function<void(bool)> ready) = 0;
+  /// A session of `user` closed (also one whose opening failed).
+  virtual void closed(const Jid& user) = 0;
 };
 
 /// Thread-safe. The mutex guards the table only and is never held while a
@@ -40,6 +54,9 @@ class SessionTable final : public SessionManager {
   /// Whether any session is open (a cheap check before fetching rows).
   bool empty() const noexcept { return open_count_->load() == 0; }
   std::size_t session_count(const Jid& user) const;
+  /// Tells `watcher` of sessions from now on; nullptr: no more (before the
+  /// watcher goes: sessions may close after the table).
+  void watch(SessionWatcher* watcher);
 
  private:
   class Handle;

@@ -11,6 +11,7 @@
 #include "mimrest/verification_cache.hpp"
 #include "sql/accounts.hpp"
 #include "sql/chat.hpp"
+#include "sql/checkpointer.hpp"
 #include "sql/dispatcher.hpp"
 #include "sql/events.hpp"
 #include "sql/hosting.hpp"
@@ -32,13 +33,21 @@ namespace {
 
 class SqliteFactory final : public ConnectionFactory {
  public:
-  SqliteFactory(std::string path, bool full_sync) : path_(std::move(path)), full_sync_(full_sync) {}
+  SqliteFactory(std::string path, bool full_sync, Checkpointer& checkpointer)
+      : path_(std::move(path)), full_sync_(full_sync), checkpointer_(checkpointer) {}
   std::unique_ptr<Connection> open_writer() override {
     SqliteOptions options;
     options.path = path_;
     options.create = true;
     options.full_sync = full_sync_;
-    return open_sqlite(options);
+    // Its commits never checkpoint: the checkpointer's thread does.
+    options.on_commit_wal = [&checkpointer = checkpointer_](int frames) {
+      checkpointer.committed(frames);
+    };
+    auto connection = open_sqlite(options);
+    // The log file is cut back to this when it starts over.
+    connection->script("PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit));
+    return connection;
   }
   std::unique_ptr<Connection> open_reader() override {
     SqliteOptions options;
@@ -50,8 +59,11 @@ class SqliteFactory final : public ConnectionFactory {
   const Dialect& dialect() const noexcept override { return Dialect::sqlite(); }
 
  private:
+  // About the checkpointer's cap (16384 frames of 4 KiB pages).
+  static constexpr std::int64_t kWalSizeLimit = 64 * 1024 * 1024;
   std::string path_;
   bool full_sync_;
+  Checkpointer& checkpointer_;
 };
 
 class PostgresqlFactory final : public ConnectionFactory {
@@ -108,6 +120,27 @@ std::string node_name() {
   return name;
 }
 
+/// Reads where a user's stream stands (its last pushed sequence; 0 for a
+/// user the database does not know).
+class StreamHeadJob final : public ReadJob {
+ public:
+  StreamHeadJob(std::string user, std::function<void(std::optional<std::uint64_t>)> done)
+      : user_(std::move(user)), done_(std::move(done)) {}
+  void run(Connection& db) override {
+    head_ = static_cast<std::uint64_t>(db.integer_or(
+        "SELECT s.pushed FROM mimrest_streams s JOIN mimrest_jids j ON j.id = s.owner "
+        "WHERE j.jid = $1",
+        {user_}, 0));
+  }
+  void complete() override { done_(head_); }
+  void failed(Failure /*failure*/) override { done_(std::nullopt); }
+
+ private:
+  std::string user_;
+  std::function<void(std::optional<std::uint64_t>)> done_;
+  std::uint64_t head_ = 0;
+};
+
 /// Opens the writer connection and brings the schema up to date; a message
 /// that names the database on failure.
 std::unique_ptr<Connection> open_database(const SqlConfig& config, ConnectionFactory& factory) {
@@ -149,26 +182,37 @@ struct SqlBackend::Impl {
     if (postgresql) {
       factory = std::make_unique<PostgresqlFactory>(config.url, config.connect_timeout);
     } else {
-      factory = std::make_unique<SqliteFactory>(config.path, config.sync == SqlConfig::Sync::full);
+      CheckpointOptions checkpoints;
+      checkpoints.path = config.path;
+      checkpoints.full_sync = config.sync == SqlConfig::Sync::full;
+      checkpoints.log = log;
+      checkpointer = std::make_unique<Checkpointer>(std::move(checkpoints));
+      factory = std::make_unique<SqliteFactory>(config.path, config.sync == SqlConfig::Sync::full,
+                                                *checkpointer);
     }
     auto writer = open_database(config, *factory);
-    const auto counter = static_cast<std::uint64_t>(
-        writer->integer_or("SELECT value FROM mimrest_counters WHERE name = 'sequence'", {}, 0));
-    dispatcher = std::make_unique<Dispatcher>(sessions, counter, postgresql);
+    // Each user's stream is ordered on its own (README, "Sequences"); the
+    // default stream is not used.
+    dispatcher = std::make_unique<Dispatcher>(sessions, 0, postgresql);
 
     StoreOptions options;
     options.readers = config.pool_size;
     options.max_batch = config.max_batch;
     options.log = log;
     options.clock = hosting.config().now_us;
-    options.node = node;
     if (postgresql) {
-      options.notify = [](Connection& db, const std::string& payload) {
-        db.query("SELECT pg_notify('mimrest', $1)", {payload}).next();
-      };
+      options.on_commit = Announcer(node, hosting.config().now_us);
     }
     store = std::make_unique<Store>(std::move(factory), std::move(writer), std::move(options),
                                     *dispatcher);
+    if (postgresql) {
+      // Other processes deliver too: a user's stream is followed while the
+      // user has sessions here, from where it stood when the first opened.
+      dispatcher->set_head_reader([this](const Jid& user, auto done) {
+        store->read(std::make_unique<StreamHeadJob>(user.bare_string(), std::move(done)));
+      });
+      sessions.watch(dispatcher.get());
+    }
     credentials = std::make_unique<SqlCredentialStore>(*store, hosting);
     const unsigned iterations = hosting.config().password_iterations;
     if (postgresql) {
@@ -207,8 +251,11 @@ struct SqlBackend::Impl {
 
   ~Impl() {
     // Stop what calls in first; the store finishes every accepted request.
+    // Sessions may close after the backend: they no longer reach the
+    // dispatcher.
     listener.reset();
     store.reset();
+    sessions.watch(nullptr);
   }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -217,6 +264,7 @@ struct SqlBackend::Impl {
   const Hosting hosting;
   const Log log;
   const std::string node;
+  std::unique_ptr<Checkpointer> checkpointer;  // SQLite; outlives the writer
   SessionTable sessions;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<Store> store;

@@ -105,6 +105,12 @@ class SqliteConnection final : public Connection {
 
   const Dialect& dialect() const noexcept override { return Dialect::sqlite(); }
 
+  /// Replaces automatic checkpoints by a call after each commit.
+  void on_commit_wal(std::function<void(int)> hook) {
+    wal_hook_ = std::move(hook);
+    sqlite3_wal_hook(db_, &SqliteConnection::wal_committed, this);
+  }
+
   Rows query(std::string_view sql, Params params) override {
     auto [statement, owned] = acquire(sql);
     try {
@@ -149,6 +155,11 @@ class SqliteConnection final : public Connection {
   }
 
  private:
+  static int wal_committed(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
+    static_cast<SqliteConnection*>(self)->wal_hook_(frames);
+    return SQLITE_OK;
+  }
+
   Statement prepare(std::string_view sql) {
     Statement statement;
     const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -216,6 +227,7 @@ class SqliteConnection final : public Connection {
 
   sqlite3* db_;
   std::unordered_map<std::string, Statement> statements_;
+  std::function<void(int)> wal_hook_;
 };
 
 }  // namespace
@@ -242,6 +254,9 @@ std::unique_ptr<Connection> open_sqlite(const SqliteOptions& options) {
     pragmas += "PRAGMA query_only=1;";
   }
   connection->script(pragmas);
+  if (options.on_commit_wal) {
+    connection->on_commit_wal(options.on_commit_wal);
+  }
   return connection;
 }
 

@@ -1,6 +1,7 @@
 // Internal: the SQLite driver (one sqlite3 handle per Connection).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,10 @@ struct SqliteOptions {
   bool full_sync = false;
   /// How long a statement waits for another process's lock.
   int busy_timeout_ms = 5000;
+  /// When set, called after each commit with the number of frames in the
+  /// write-ahead log, and the connection never checkpoints by itself (no
+  /// wal_autocheckpoint): a Checkpointer does it on its own connection.
+  std::function<void(int)> on_commit_wal;
 };
 
 /// Opens a connection; throws DbError with a readable message on failure.

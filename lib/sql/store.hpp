@@ -64,12 +64,50 @@ class JidCache {
   std::unordered_map<std::string, std::int64_t> ids_;
 };
 
+/// The counters of one JID, user or room (a row of mimrest_streams).
+struct StreamCounter {
+  /// The highest sequence of any row of its archive or of its stream: a new
+  /// row's sequence is above it.
+  std::uint64_t last = 0;
+  /// The sequence of the last item of its stream (what its sessions were
+  /// last given); 0 when none.
+  std::uint64_t pushed = 0;
+  /// Whether the JID has an account (read with the counter).
+  bool account = false;
+};
+
+/// What a write request will touch, said before it runs so that the writer
+/// locks every request's streams of a batch with one statement, in one
+/// order (see README, "Sequences").
+class Declaration {
+ public:
+  /// A JID whose archive or stream the request changes (recorded when new).
+  void user(std::string jid) { users_.push_back(std::move(jid)); }
+  /// A JID the request changes only when it exists already (not recorded).
+  void existing(std::string jid) { existing_.push_back(std::move(jid)); }
+  /// A room: its own counter and its occupants'.
+  void room(std::string jid) { rooms_.push_back(std::move(jid)); }
+
+  const std::vector<std::string>& users() const noexcept { return users_; }
+  const std::vector<std::string>& existing() const noexcept { return existing_; }
+  const std::vector<std::string>& rooms() const noexcept { return rooms_; }
+  void clear() {
+    users_.clear();
+    existing_.clear();
+    rooms_.clear();
+  }
+
+ private:
+  std::vector<std::string> users_;
+  std::vector<std::string> existing_;
+  std::vector<std::string> rooms_;
+};
+
 /// What one write request does inside a batch transaction, besides its
 /// statements: the sequences it takes and what it delivers after the commit.
 class WriteContext {
  public:
-  WriteContext(std::uint64_t counter, const Clock& clock, const JidCache& jids)
-      : prev_(counter), last_(counter), clock_(clock), jids_(jids) {}
+  WriteContext(const Clock& clock, const JidCache& jids) : clock_(clock), jids_(jids) {}
 
   /// The number of a JID, recorded when new.
   std::int64_t jid(Connection& db, const std::string& jid);
@@ -77,61 +115,76 @@ class WriteContext {
   std::vector<std::pair<std::string, std::int64_t>>& learned() noexcept { return learned_; }
 
   std::int64_t now_us() const { return clock_(); }
-  /// The next archive number: the time in microseconds, or one more than the
-  /// last number when the clock has not moved on (unique, increasing).
-  std::uint64_t next_sequence() {
-    const std::int64_t now = clock_();
-    last_ = (now > 0 && static_cast<std::uint64_t>(now) > last_) ? static_cast<std::uint64_t>(now)
-                                                                 : last_ + 1;
-    return last_;
-  }
-  /// Delivers `stanza` to the sessions of `recipients` after the commit.
-  void deliver(std::vector<Jid> recipients, RoutedStanzaPtr stanza) {
+
+  /// Reads (and on PostgreSQL locks, in JID order) the counters of `users`
+  /// and of the occupants of `rooms` (room JID numbers), unless held already.
+  void lock(Connection& db, const std::vector<std::int64_t>& users,
+            const std::vector<std::int64_t>& rooms = {});
+  /// Whether `user` has an account (from its counter when locked).
+  bool has_account(Connection& db, std::int64_t user);
+
+  /// The sequence of a new row of `owner`'s archive that the streams of
+  /// `readers` show (the owner's own stream included when it is one of
+  /// them): the time in microseconds, or one more than the highest number
+  /// the owner's archive and those streams hold when the clock has not moved
+  /// past it. Unique and increasing per archive and per stream, in commit
+  /// order: the counters are locked until the commit. `prevs` (when given)
+  /// receives, per reader, the sequence its stream stood at before. At
+  /// least `at_least`.
+  std::uint64_t next_sequence(Connection& db, std::int64_t owner,
+                              const std::vector<std::int64_t>& readers = {},
+                              std::vector<std::uint64_t>* prevs = nullptr,
+                              std::uint64_t at_least = 0);
+  /// Delivers `stanza` (archived with its sequence) to the sessions of the
+  /// recipients after the commit; each recipient names where its stream
+  /// stood before (`prev` from next_sequence).
+  void deliver(std::vector<Recipient> recipients, RoutedStanzaPtr stanza) {
     deliveries_.push_back(Delivery{std::move(recipients), std::move(stanza)});
   }
   /// A stanza that is not archived (sequence 0), for this process's
   /// sessions and every other process's.
   void notice(Jid recipient, std::string xml) {
-    notices_.push_back(Delivery{{std::move(recipient)}, RoutedStanza::make(std::move(xml), 0)});
+    notices_.push_back(
+        Delivery{{Recipient(std::move(recipient))}, RoutedStanza::make(std::move(xml), 0)});
   }
   /// Runs after the commit (this process).
   void on_commit(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
-  /// A message for the other processes, sent with the commit (PostgreSQL).
-  void broadcast(std::string payload) { payloads_.push_back(std::move(payload)); }
+  /// The logins of `user` (bare) end on every process once committed.
+  void logout(std::string user) { logouts_.push_back(std::move(user)); }
 
   struct Mark {
-    std::uint64_t last;
-    std::size_t deliveries, notices, hooks, payloads;
+    std::size_t undo, deliveries, notices, hooks, logouts;
   };
   Mark mark() const {
-    return Mark{last_, deliveries_.size(), notices_.size(), hooks_.size(), payloads_.size()};
+    return Mark{undo_.size(), deliveries_.size(), notices_.size(), hooks_.size(), logouts_.size()};
   }
   /// Forgets what happened after `mark` (that request changed nothing).
-  void rollback(const Mark& mark) {
-    last_ = mark.last;
-    deliveries_.resize(mark.deliveries);
-    notices_.resize(mark.notices);
-    hooks_.resize(mark.hooks);
-    payloads_.resize(mark.payloads);
-  }
+  void rollback(const Mark& mark);
 
-  std::uint64_t prev() const noexcept { return prev_; }
-  std::uint64_t last() const noexcept { return last_; }
   std::vector<Delivery>& deliveries() noexcept { return deliveries_; }
   std::vector<Delivery>& notices() noexcept { return notices_; }
   std::vector<std::function<void()>>& hooks() noexcept { return hooks_; }
-  const std::vector<std::string>& payloads() const noexcept { return payloads_; }
+  const std::vector<std::string>& logouts() const noexcept { return logouts_; }
+  /// The counters changed by the transaction (written back before the commit).
+  std::vector<std::pair<std::int64_t, StreamCounter>> changed() const;
 
  private:
-  std::uint64_t prev_;
-  std::uint64_t last_;
+  struct Held {
+    StreamCounter counter;
+    bool changed = false;
+  };
+  Held& held(Connection& db, std::int64_t id);
+
   const Clock& clock_;
   const JidCache& jids_;
   std::vector<std::pair<std::string, std::int64_t>> learned_;
+  std::unordered_map<std::int64_t, Held> counters_;
+  // (JID number, its counter before a change): rollback() restores them
+  std::vector<std::pair<std::int64_t, Held>> undo_;
   std::vector<Delivery> deliveries_;
   std::vector<Delivery> notices_;
   std::vector<std::function<void()>> hooks_;
-  std::vector<std::string> payloads_;
+  std::vector<std::string> logouts_;
 };
 
 /// One write request. run() may be called again: in a new transaction when
@@ -140,6 +193,9 @@ class WriteContext {
 class WriteJob {
  public:
   virtual ~WriteJob() = default;
+  /// What it touches (see Declaration); nothing by default: then whatever
+  /// run() locks, it locks as it goes.
+  virtual void declare(Declaration& /*declaration*/) const {}
   /// Its statements, inside the batch transaction. false: the request failed
   /// for a reason of its own and completes with its result; what it changed
   /// is undone (best found out before changing anything: then undoing costs
@@ -192,11 +248,11 @@ struct StoreOptions {
   std::size_t max_batch = 256;
   Log log;
   Clock clock;
-  /// Sends one message to the other processes inside the transaction
-  /// (PostgreSQL NOTIFY); null when there are none.
-  std::function<void(Connection&, const std::string&)> notify;
-  /// Names this process in broadcast messages.
-  std::string node;
+  /// Called with what a write transaction did, on its connection, as the
+  /// last thing before its COMMIT: what it queues commits with it, so it is
+  /// delivered if and only if the transaction commits (PostgreSQL: NOTIFY
+  /// to the other processes). Null when there are none.
+  std::function<void(Connection&, WriteContext&)> on_commit;
 };
 
 class Store {
@@ -227,6 +283,10 @@ class Store {
   /// Runs the batch once; returns false when the connection was lost before
   /// the commit was sent (nothing stored: the caller may retry).
   bool attempt(Connection& db, Jobs& jobs, std::vector<bool>& done, bool may_retry);
+  /// Starts the batch's transaction and locks what its requests declared.
+  void begin(Connection& db, Jobs& jobs, const std::vector<bool>& done, WriteContext& context);
+  /// Queues the update of the counters the transaction changed.
+  static void write_counters(Connection& db, WriteContext& context);
   void fail_remaining(Jobs& jobs, std::vector<bool>& done, Failure failure);
   void run_read(ReadJob& job, Link& link);
 

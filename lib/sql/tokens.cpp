@@ -80,6 +80,15 @@ void SqlTokenStore::async_rotate(const std::string& refresh_hash,
                                  Completion<RotateResult> done) {
   store_.write(write_job<RotateResult>(
       [refresh_hash, replacements, now_us](Connection& db, WriteContext& context) -> RotateResult {
+        // Spent here only when live and unspent: a rotation of the same
+        // token by another process waits for this one, then finds it spent.
+        if (db.execute("UPDATE mimrest_tokens SET spent = 1 WHERE hash = $1 AND kind = 1 "
+                       "AND spent = 0 AND expires > $2",
+                       {blob(refresh_hash), now_us}) == 1) {
+          purge_expired(db, now_us);
+          insert_records(db, context, replacements);
+          return RotateOutcome::rotated;
+        }
         std::string family;
         std::int64_t kind = 0;
         std::int64_t expires = 0;
@@ -96,17 +105,12 @@ void SqlTokenStore::async_rotate(const std::string& refresh_hash,
           expires = rows.integer(2);
           spent = rows.integer(3);
         }
-        if (kind != 1 || expires <= now_us) {
+        if (kind != 1 || expires <= now_us || spent == 0) {
           return RotateOutcome::invalid;
         }
-        if (spent != 0) {
-          db.execute("DELETE FROM mimrest_tokens WHERE family = $1", {blob(family)});
-          return RotateOutcome::replayed;
-        }
-        db.execute("UPDATE mimrest_tokens SET spent = 1 WHERE hash = $1", {blob(refresh_hash)});
-        purge_expired(db, now_us);
-        insert_records(db, context, replacements);
-        return RotateOutcome::rotated;
+        // Presented again once spent: the whole family goes.
+        db.execute("DELETE FROM mimrest_tokens WHERE family = $1", {blob(family)});
+        return RotateOutcome::replayed;
       },
       std::move(done)));
 }

@@ -12,7 +12,6 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -101,18 +100,18 @@ struct Gateway::Impl {
     const std::string key = user.bare_string() + '\0' + credential;
     std::shared_ptr<UserSession> session;
     std::shared_ptr<UserSession> evicted;
-    // Completions run after the mutex is released: they go on to the
-    // route, which may come back here (a token issued for the session).
-    std::optional<mimrest::LoginResult> answer;
+    // `done` may run the rest of the request inline, which comes back here
+    // (tokens look sessions up): it is called only after the lock is released.
+    std::optional<mimrest::LoginResult> answer_now;
     {
       std::lock_guard<std::mutex> lock(mutex);
       auto found = sessions.find(user);
       if (stopped) {
-        answer = unexpected(Failure::unavailable);
+        answer_now = unexpected(Failure::unavailable);
       } else if (found != sessions.end() && found->second->is_open() &&
                  constant_time_equal(found->second->credential(), credential)) {
         found->second->touch();
-        answer = Login{true, found->second};
+        answer_now = Login{true, found->second};
       } else if (auto pending = logins.find(key); pending != logins.end()) {
         pending->second.waiters.push_back(std::move(done));
         return;
@@ -125,17 +124,17 @@ struct Gateway::Impl {
             if (config.log) {
               config.log("xmpp: the session limit is reached; a login waits for none");
             }
-            answer = unexpected(Failure::unavailable);
+            answer_now = unexpected(Failure::unavailable);
           }
         }
-        if (!answer) {
+        if (!answer_now) {
           session = std::make_shared<UserSession>(shared, user, credential);
           logins[key].waiters.push_back(std::move(done));
         }
       }
     }
-    if (answer) {
-      done(std::move(*answer));
+    if (answer_now) {
+      done(std::move(*answer_now));
       return;
     }
     if (evicted) {
@@ -360,10 +359,11 @@ struct Gateway::Impl {
       done(muc_light_service(g.config.muc_service, domain));
     }
     void async_create_room(const Caller& owner, const std::optional<Jid>& room,
-                           const RoomConfig& config, Completion<CreateRoomResult> done) override {
+                           const RoomConfig& room_config,
+                           Completion<CreateRoomResult> done) override {
       g.on_session(owner, done, [&](UserSession& session) {
         if (room) {
-          session.create_room(*room, config, done);
+          session.create_room(*room, room_config, done);
           return;
         }
         // A fresh room: a random node on the user's service.
@@ -376,7 +376,7 @@ struct Gateway::Impl {
           done(unexpected(RoomError(RoomErrorKind::room_not_found)));
           return;
         }
-        session.create_room(*fresh, config, done);
+        session.create_room(*fresh, room_config, done);
       });
     }
     void async_user_rooms(const Caller& user, Completion<UserRoomsResult> done) override {
@@ -386,10 +386,10 @@ struct Gateway::Impl {
                          Completion<RoomInfoResult> done) override {
       g.on_session(user, done, [&](UserSession& session) { session.room_info(room, done); });
     }
-    void async_set_config(const Caller& user, const Jid& room, const RoomConfig& config,
+    void async_set_config(const Caller& user, const Jid& room, const RoomConfig& room_config,
                           Completion<RoomResult> done) override {
       g.on_session(user, done,
-                   [&](UserSession& session) { session.set_room_config(room, config, done); });
+                   [&](UserSession& session) { session.set_room_config(room, room_config, done); });
     }
     void async_set_affiliation(const Caller& actor, const Jid& room, const Jid& target,
                                Affiliation affiliation, Completion<RoomResult> done) override {
@@ -473,7 +473,7 @@ Expected<std::unique_ptr<Gateway>, std::string> Gateway::open(GatewayConfig conf
     domains.push_back(std::move(prepared));
   }
   for (const auto& domain : domains) {
-    if (!muc_light_service(config.muc_service, domain)) {
+    if (!config.muc_service.empty() && !muc_light_service(config.muc_service, domain)) {
       return unexpected("the room service '" + config.muc_service + "' is not a domain for '" +
                         domain + "'");
     }

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
 #include <string>
 
@@ -119,4 +122,36 @@ TEST_CASE("constant_time_equal compares content and length") {
   using namespace std::string_literals;
   CHECK(mimrest::constant_time_equal("a\0b"s, "a\0b"s));
   CHECK_FALSE(mimrest::constant_time_equal("a\0b"s, "a\0c"s));
+}
+
+TEST_CASE("random UUIDs differ between a forked child and its parent") {
+  // Ids are drawn from a buffer per thread: the child must not repeat what
+  // the parent hands out next.
+  static_cast<void>(mimrest::random_uuid());  // the buffer is filled
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const std::string uuid = mimrest::random_uuid();
+    const ssize_t written = write(fds[1], uuid.data(), uuid.size());
+    _exit(written == static_cast<ssize_t>(uuid.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  const std::string mine = mimrest::random_uuid();
+  std::string theirs(36, '\0');
+  std::size_t got = 0;
+  while (got < theirs.size()) {
+    const ssize_t n = read(fds[0], &theirs[got], theirs.size() - got);
+    if (n <= 0) {
+      break;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  close(fds[0]);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(got == theirs.size());
+  CHECK(WIFEXITED(status));
+  CHECK(theirs != mine);
 }
