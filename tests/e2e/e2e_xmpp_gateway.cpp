@@ -127,6 +127,11 @@ std::unique_ptr<XmppPeer> peer_for(const XmppServer& server, const User& user,
   options.resource = resource;
   auto peer = std::make_unique<XmppPeer>(options);
   peer->wait_ready();
+  // The server has taken the initial presence once it answers a ping sent
+  // after it: until then ejabberd has the new resource as unavailable and
+  // keeps a message to the bare JID offline, even after the offline
+  // messages were handed out.
+  peer->call_ok("ping");
   return peer;
 }
 
