@@ -93,6 +93,19 @@ struct IqFailure {
   } kind = Kind::closed;
   std::string condition;  ///< e.g. "item-not-found"; empty unless error_reply
   Stanza reply;           ///< the error reply, for error_reply
+
+  /// For logs: the condition, or what happened instead of a reply.
+  std::string what() const {
+    switch (kind) {
+      case Kind::error_reply:
+        return condition.empty() ? "error reply" : condition;
+      case Kind::timeout:
+        return "no reply in time";
+      case Kind::closed:
+        break;
+    }
+    return "stream closed";
+  }
 };
 
 /// The type="result" reply.

@@ -391,7 +391,7 @@ void UserSession::with_affiliation(const Jid& room, Completion<Result> done,
           if (failure.kind == IqFailure::Kind::error_reply && is_entry_refusal(failure.condition)) {
             done(unexpected(entry_error(failure.condition)));
           } else {
-            log("room " + room.bare_string() + ": " + failure.condition);
+            log("room " + room.bare_string() + ": " + failure.what());
             done(unexpected(failure_of(failure)));
           }
           return;
@@ -564,7 +564,7 @@ void UserSession::add_bookmark(const Jid& room, const std::string& name,
        }
        iq(publish(false), [this, room, then](IqResult retried) {
          if (!retried) {
-           log("bookmark of " + room.bare_string() + " not stored: " + retried.error().condition);
+           log("bookmark of " + room.bare_string() + " not stored: " + retried.error().what());
          }
          then();
        });
@@ -612,7 +612,7 @@ void UserSession::create_room(const Jid& room, const RoomConfig& config,
       }
       configure(room, config, true, [this, room, config, done](Expected<void, IqFailure> set) {
         if (!set) {
-          log("configuring " + room.bare_string() + ": " + set.error().condition);
+          log("configuring " + room.bare_string() + ": " + set.error().what());
           done(unexpected(failure_of(set.error())));
           return;
         }
@@ -638,7 +638,7 @@ void UserSession::user_rooms(Completion<UserRoomsResult> done) {
     bookmarks([this, self = shared_from_this(),
                done](Expected<std::vector<Bookmark>, IqFailure> marks) {
       if (!marks) {
-        log("bookmarks: " + marks.error().condition);
+        log("bookmarks: " + marks.error().what());
         done(unexpected(failure_of(marks.error())));
         return;
       }
@@ -749,7 +749,7 @@ void UserSession::set_room_config(const Jid& room, const RoomConfig& config,
           }
           configure(room, config, false, [this, room, config, done](Expected<void, IqFailure> set) {
             if (!set) {
-              log("configuring " + room.bare_string() + ": " + set.error().condition);
+              log("configuring " + room.bare_string() + ": " + set.error().what());
               done(unexpected(failure_of(set.error())));
               return;
             }
@@ -788,7 +788,7 @@ void UserSession::set_affiliation(const Jid& room, const Jid& target, Affiliatio
             item.append_attribute("affiliation").set_value(to);
             iq(std::move(set), [this, room, done, then = std::move(then)](IqResult answer) {
               if (!answer) {
-                log("affiliation in " + room.bare_string() + ": " + answer.error().condition);
+                log("affiliation in " + room.bare_string() + ": " + answer.error().what());
                 done(answer.error().kind == IqFailure::Kind::error_reply
                          ? RoomResult(unexpected(room_failure(RoomErrorKind::not_allowed)))
                          : RoomResult(unexpected(Failure::unavailable)));
@@ -858,7 +858,7 @@ void UserSession::set_affiliation(const Jid& room, const Jid& target, Affiliatio
               append_element(destroy.append_child("query", kMucOwnerNs), "destroy");
               iq(std::move(destroy), [this, room, done, gone](IqResult answer) {
                 if (!answer) {
-                  log("destroying " + room.bare_string() + ": " + answer.error().condition);
+                  log("destroying " + room.bare_string() + ": " + answer.error().what());
                   done(unexpected(failure_of(answer.error())));
                   return;
                 }
@@ -952,23 +952,23 @@ void UserSession::room_archive(const Jid& room, const MamPage& page,
     with_affiliation(room, done, [this, room, page, done](Affiliation, const Affiliations&) {
       MamPage capped = page;
       capped.limit = std::min(page.limit, shared_->max_result_limit);
-      query_archive(
-          room, capped, [this, room, done](Expected<std::vector<ArchivedMessage>, IqFailure> rows) {
-            if (!rows) {
-              log("room archive of " + room.bare_string() + ": " + rows.error().condition);
-              done(unexpected(failure_of(rows.error())));
-              return;
-            }
-            std::vector<ArchivedMessage> shown;
-            for (auto& row : *rows) {
-              RoomRow converted = room_row(row.stanza_xml, room);
-              if (converted.shown) {
-                row.stanza_xml = std::move(converted.stanza_xml);
-                shown.push_back(std::move(row));
-              }
-            }
-            done(std::move(shown));
-          });
+      query_archive(room, capped,
+                    [this, room, done](Expected<std::vector<ArchivedMessage>, IqFailure> rows) {
+                      if (!rows) {
+                        log("room archive of " + room.bare_string() + ": " + rows.error().what());
+                        done(unexpected(failure_of(rows.error())));
+                        return;
+                      }
+                      std::vector<ArchivedMessage> shown;
+                      for (auto& row : *rows) {
+                        RoomRow converted = room_row(row.stanza_xml, room);
+                        if (converted.shown) {
+                          row.stanza_xml = std::move(converted.stanza_xml);
+                          shown.push_back(std::move(row));
+                        }
+                      }
+                      done(std::move(shown));
+                    });
     });
   });
 }

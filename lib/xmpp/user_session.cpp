@@ -459,7 +459,7 @@ void UserSession::archive(const MamPage& page, Completion<ArchiveResult> done) {
     query_archive(std::nullopt, capped,
                   [this, done](Expected<std::vector<ArchivedMessage>, IqFailure> rows) {
                     if (!rows) {
-                      log("archive query failed: " + rows.error().condition);
+                      log("archive query failed: " + rows.error().what());
                       done(unexpected(failure_of(rows.error())));
                       return;
                     }
@@ -513,7 +513,7 @@ void UserSession::roster_add(const Jid& contact, Completion<RosterResult> done) 
     item.append_attribute("jid").set_value(contact.bare_string().c_str());
     iq(std::move(set), [this, self = shared_from_this(), contact, done](IqResult answer) {
       if (!answer) {
-        log("roster set failed: " + answer.error().condition);
+        log("roster set failed: " + answer.error().what());
         done(unexpected(failure_of(answer.error())));
         return;
       }
@@ -595,7 +595,7 @@ void UserSession::roster_remove(const Jid& contact, Completion<RosterResult> don
     item.append_attribute("subscription").set_value("remove");
     iq(std::move(set), [this, self = shared_from_this(), contact, done](IqResult answer) {
       if (!answer) {
-        log("roster remove failed: " + answer.error().condition);
+        log("roster remove failed: " + answer.error().what());
         done(answer.error().condition == "item-not-found"
                  ? RosterResult(unexpected(RosterError::not_in_roster))
                  : RosterResult(unexpected(failure_of(answer.error()))));
