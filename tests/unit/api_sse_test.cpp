@@ -139,7 +139,7 @@ TEST_CASE("A chat message sent through the API is pushed as a message event") {
 
   f.advance_ms(5);
   send_chat(f, "carol@localhost", R"({"to":"alice@localhost","body":"second"})");
-  events = parse_events(out.text());
+  events = events_eventually(out, 2);
   REQUIRE(events.size() == 2);
   CHECK(events[1].id == "2");
   CHECK(events[1].name == "message");
@@ -172,7 +172,7 @@ TEST_CASE("Events before the transport starts are kept; each stream counts its o
   b.attach(*second);
 
   for (auto* collector : {&a, &b}) {
-    auto events = parse_events(collector->text());
+    auto events = events_eventually(*collector, 2);
     REQUIRE(events.size() == 2);
     CHECK(events[0].id == "1");
     CHECK(events[1].id == "2");
@@ -274,7 +274,7 @@ TEST_CASE("The SSE timestamp unit is configurable") {
   RecordingWriter out;
   out.attach(*stream);
   send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"ms"})");
-  auto events = parse_events(out.text());
+  auto events = events_eventually(out, 1);
   REQUIRE(events.size() == 1);
   CHECK(parse_json(events[0].data)["timestamp"].GetInt64() == f.now_us() / 1000);
   stream->close();
@@ -512,7 +512,9 @@ TEST_CASE("Without sse.resume the Last-Event-ID header is ignored, as in Mongoos
   auto stream = open_stream(f, std::string("r5"));
   REQUIRE(stream->response.status == 200);
   send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"x"})");
-  CHECK(parse_events(stream->out.text()).at(0).id == "1");
+  const auto events = events_eventually(stream->out, 1);
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.at(0).id == "1");
   stream->response.event_stream->close();
 }
 
