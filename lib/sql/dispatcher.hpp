@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/sessions.hpp"
 #include "mimrest/jid.hpp"
 #include "sql/session_table.hpp"
@@ -37,7 +38,7 @@ struct Batch {
 /// processes'): a batch is held until the one before it was delivered. A
 /// session thus sees increasing sequences, which resumable streams need.
 /// Thread-safe; sinks run with no lock held, one batch after the other.
-class Dispatcher {
+class MIMREST_TEST_EXPORT Dispatcher {
  public:
   /// `fill_gaps`: a batch whose predecessors never arrive is held until
   /// fill() supplies them (PostgreSQL); without it the gap is skipped (a

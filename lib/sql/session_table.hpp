@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/sessions.hpp"
 #include "mimrest/jid.hpp"
 
@@ -24,7 +25,7 @@ struct SessionEntry {
 
 /// Thread-safe. The mutex guards the table only and is never held while a
 /// sink runs: a sink may open or close sessions, even its own.
-class SessionTable final : public SessionManager {
+class MIMREST_TEST_EXPORT SessionTable final : public SessionManager {
  public:
   SessionTable();
   ~SessionTable() override;

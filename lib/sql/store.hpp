@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/error.hpp"
 #include "sql/connection.hpp"
 #include "sql/dispatcher.hpp"
@@ -199,7 +200,7 @@ struct StoreOptions {
   std::string node;
 };
 
-class Store {
+class MIMREST_TEST_EXPORT Store {
  public:
   /// Starts the threads; `writer` is the already open (and migrated) writer
   /// connection.
