@@ -1,5 +1,8 @@
 # Install rules and the exported package: find_package(mimrest CONFIG) gives
-# mimrest::core, mimrest::memory and (when built) mimrest::cpprest.
+# mimrest::core and mimrest::memory, and each of mimrest::sql, mimrest::beast,
+# mimrest::cpprest and mimrest::xmpp that was built (MIMREST_WITH_SQL,
+# MIMREST_WITH_BEAST, MIMREST_WITH_CPPREST, MIMREST_WITH_XMPP;
+# lib/CMakeLists.txt collects them in MIMREST_EXPORTED_TARGETS).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 

@@ -1,6 +1,7 @@
 // mimrest-server: the client REST API over a ready-made backend (SQLite by
-// default, PostgreSQL, or memory), served by Boost.Beast (default) or
-// cpprestsdk; and the user commands on the configured storage.
+// default, PostgreSQL, or memory) or in front of an XMPP server (the
+// gateway), served by Boost.Beast (default) or cpprestsdk; and the user
+// commands on the configured storage.
 #include <pthread.h>
 #include <signal.h>
 
@@ -30,9 +31,11 @@ int serve(const ServerConfig& config, const sigset_t& stop_signals) {
     std::cerr << "mimrest-server: " << store.error() << "\n";
     return exit_runtime;
   }
-  if (auto users = mimrest::server::ensure_users(**store, config.users); !users) {
-    std::cerr << "mimrest-server: " << users.error() << "\n";
-    return exit_runtime;
+  if (auto* accounts = (*store)->accounts()) {
+    if (auto users = mimrest::server::ensure_users(*accounts, config.users); !users) {
+      std::cerr << "mimrest-server: " << users.error() << "\n";
+      return exit_runtime;
+    }
   }
   mimrest::ApiConfig api_config = config.api;
   if (config.demo) {

@@ -471,6 +471,106 @@ Expected<void, std::string> parse_tokens(const Value& value, ApiConfig& api) {
   return {};
 }
 
+/// "host:port" or "[v6]:port": the host and the port (1-65535).
+std::optional<std::pair<std::string, std::uint16_t>> host_and_port(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+    return std::nullopt;
+  }
+  std::string host(text.substr(0, colon));
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) {
+      return std::nullopt;
+    }
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return std::nullopt;  // an IPv6 address needs its brackets
+  }
+  unsigned port = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9' || (port = port * 10 + static_cast<unsigned>(c - '0')) > 65535) {
+      return std::nullopt;
+    }
+  }
+  if (port == 0 || host.find_first_of(" /\\@") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(host), static_cast<std::uint16_t>(port));
+}
+
+/// Whether a host names this machine: plain TCP is allowed there only.
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Expected<void, std::string> parse_xmpp_storage(const Value& value, const std::string& base_dir,
+                                               XmppStorage& xmpp) {
+  const std::string where = "storage";
+  if (auto keys = check_keys(
+          value, where,
+          {"type", "server", "tls", "ca_file", "muc_service", "idle_timeout_s", "max_sessions"});
+      !keys) {
+    return keys;
+  }
+  if (value.HasMember("server")) {
+    auto server = get_string(value["server"], child(where, "server"));
+    if (!server) {
+      return unexpected(server.error());
+    }
+    auto parsed = host_and_port(*server);
+    if (!parsed) {
+      return fail(child(where, "server"),
+                  "'" + *server + "' is not HOST:PORT (the XMPP server's client port)");
+    }
+    xmpp.host = std::move(parsed->first);
+    xmpp.port = parsed->second;
+  }
+  if (value.HasMember("tls")) {
+    auto tls = get_string(value["tls"], child(where, "tls"));
+    if (!tls) {
+      return unexpected(tls.error());
+    }
+    if (*tls != "required" && *tls != "none") {
+      return fail(child(where, "tls"), "expected \"required\" or \"none\", not \"" + *tls + "\"");
+    }
+    xmpp.tls = *tls == "required";
+  }
+  if (!xmpp.tls && !is_loopback(xmpp.host)) {
+    return fail(child(where, "tls"),
+                "\"none\" (plain TCP) is allowed only for a server on a "
+                "loopback address, not '" +
+                    xmpp.host + "'");
+  }
+  if (value.HasMember("ca_file")) {
+    auto ca_file = get_string(value["ca_file"], child(where, "ca_file"));
+    if (!ca_file) {
+      return unexpected(ca_file.error());
+    }
+    if (ca_file->empty()) {
+      return fail(child(where, "ca_file"), "a file name must not be empty");
+    }
+    xmpp.ca_file = resolve(base_dir, *ca_file);
+  }
+  if (value.HasMember("muc_service")) {
+    auto service = get_string(value["muc_service"], child(where, "muc_service"));
+    if (!service) {
+      return unexpected(service.error());
+    }
+    xmpp.muc_service = std::move(*service);
+  }
+  if (auto n = optional_integer(value, where, "idle_timeout_s", 1, 86400); !n) {
+    return unexpected(n.error());
+  } else if (*n) {
+    xmpp.idle_timeout = std::chrono::seconds(**n);
+  }
+  if (auto n = optional_integer(value, where, "max_sessions", 1, 1000000); !n) {
+    return unexpected(n.error());
+  } else if (*n) {
+    xmpp.max_sessions = static_cast<std::size_t>(**n);
+  }
+  return {};
+}
+
 Expected<void, std::string> parse_storage(const Value& value, const std::string& base_dir,
                                           StorageConfig& storage) {
   const std::string where = "storage";
@@ -478,7 +578,7 @@ Expected<void, std::string> parse_storage(const Value& value, const std::string&
     return unexpected(object.error());
   }
   if (!value.HasMember("type")) {
-    return fail(where, "missing 'type' (\"sqlite\", \"postgresql\" or \"memory\")");
+    return fail(where, "missing 'type' (\"sqlite\", \"postgresql\", \"memory\" or \"xmpp\")");
   }
   auto type = get_string(value["type"], child(where, "type"));
   if (!type) {
@@ -530,9 +630,12 @@ Expected<void, std::string> parse_storage(const Value& value, const std::string&
       return keys;
     }
     storage.type = StorageConfig::Type::memory;
+  } else if (*type == "xmpp") {
+    storage.type = StorageConfig::Type::xmpp;
+    return parse_xmpp_storage(value, base_dir, storage.xmpp);
   } else {
     return fail(child(where, "type"),
-                "unknown storage '" + *type + "' (known: sqlite, postgresql, memory)");
+                "unknown storage '" + *type + "' (known: sqlite, postgresql, memory, xmpp)");
   }
   return {};
 }
@@ -845,6 +948,27 @@ Expected<ServerConfig, std::string> parse_server_config(std::string_view json,
     if (auto result = parse_users(document["users"], config); !result) {
       return unexpected(result.error());
     }
+  }
+  if (config.storage.type == StorageConfig::Type::xmpp) {
+    // The XMPP server keeps the accounts and the archives.
+    if (!config.users.empty()) {
+      return fail("users",
+                  "with \"xmpp\" storage the accounts are the XMPP server's: "
+                  "remove 'users' and register them there");
+    }
+    if (config.api.sse.resume) {
+      return fail("sse.resume",
+                  "resumable event streams need a stored event log, which "
+                  "\"xmpp\" storage does not have");
+    }
+    for (const auto& domain : config.hosting.domains) {
+      if (!muc_light_service(config.storage.xmpp.muc_service, domain)) {
+        return fail("storage.muc_service", "'" + config.storage.xmpp.muc_service +
+                                               "' is not a domain for '" + domain + "'");
+      }
+    }
+    // A gateway that cannot reach its server says so by name.
+    config.api.unavailable_message = "XMPP server unavailable";
   }
   if (auto checked = Api::check(config.api); !checked) {
     return unexpected(checked.error());

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,7 +26,7 @@ struct UserAccount {
 
 enum class Transport { beast, cpprest };
 
-/// The transport's limits (API.md "Transport"); the body limit is the Api's.
+/// The transport's limits (docs/api.md, "Transport"); the body limit is the Api's.
 struct TransportLimits {
   std::size_t max_header_bytes = 16384;
   std::chrono::seconds header_timeout{10};
@@ -33,8 +34,21 @@ struct TransportLimits {
   std::size_t max_connections = 10000;
 };
 
+/// The XMPP server a gateway fronts ("storage": {"type": "xmpp"}).
+struct XmppStorage {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 5222;
+  /// STARTTLS with the certificate verified (false: plain TCP, loopback only).
+  bool tls = true;
+  /// Trusted CAs (PEM); empty: the system's store.
+  std::string ca_file;
+  std::string muc_service = "conference.@HOST@";
+  std::chrono::seconds idle_timeout{300};
+  std::size_t max_sessions = 10000;
+};
+
 struct StorageConfig {
-  enum class Type { memory, sqlite, postgresql };
+  enum class Type { memory, sqlite, postgresql, xmpp };
   Type type = Type::sqlite;
   /// SQLite: the database file; relative names are relative to the folder of
   /// the configuration file ("mimrest.db" there by default).
@@ -43,6 +57,7 @@ struct StorageConfig {
   std::string url;
   /// SQLite: also survive a power loss (synchronous=FULL), not only a crash.
   bool sync_full = false;
+  XmppStorage xmpp;
 };
 
 struct ServerConfig {

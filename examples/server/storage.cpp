@@ -8,14 +8,72 @@
 #if MIMREST_SERVER_WITH_SQL
 #include "mimrest/sql/sql_backend.hpp"
 #endif
+#if MIMREST_SERVER_WITH_XMPP
+#include "mimrest/xmpp/gateway.hpp"
+#endif
 
 namespace mimrest::server {
 
-Expected<std::unique_ptr<ReferenceBackend>, std::string> open_storage(const ServerConfig& config) {
+namespace {
+
+/// A backend that keeps its own accounts (memory, SQL).
+template <class Backend_>
+class Hosted final : public Storage {
+ public:
+  explicit Hosted(std::unique_ptr<Backend_> backend) : backend_(std::move(backend)) {}
+  Backend backend() override { return backend_->backend(); }
+  Accounts* accounts() override { return backend_.get(); }
+
+ private:
+  std::unique_ptr<Backend_> backend_;
+};
+
+#if MIMREST_SERVER_WITH_XMPP
+/// The XMPP gateway: the accounts are the XMPP server's.
+class Gatewayed final : public Storage {
+ public:
+  explicit Gatewayed(std::unique_ptr<xmpp::Gateway> gateway) : gateway_(std::move(gateway)) {}
+  Backend backend() override { return gateway_->backend(); }
+  Accounts* accounts() override { return nullptr; }
+
+ private:
+  std::unique_ptr<xmpp::Gateway> gateway_;
+};
+#endif
+
+Expected<std::unique_ptr<Storage>, std::string> open_gateway(const ServerConfig& config) {
+#if MIMREST_SERVER_WITH_XMPP
+  const XmppStorage& xmpp = config.storage.xmpp;
+  xmpp::GatewayConfig gateway;
+  gateway.host = xmpp.host;
+  gateway.port = xmpp.port;
+  gateway.tls = xmpp.tls ? xmpp::GatewayConfig::Tls::required : xmpp::GatewayConfig::Tls::none;
+  gateway.ca_file = xmpp.ca_file;
+  gateway.domains = config.hosting.domains;
+  gateway.muc_service = xmpp.muc_service;
+  gateway.idle_timeout = xmpp.idle_timeout;
+  gateway.max_sessions = xmpp.max_sessions;
+  gateway.max_result_limit = config.hosting.max_result_limit;
+  auto opened = xmpp::Gateway::open(std::move(gateway));
+  if (!opened) {
+    return unexpected("cannot start the XMPP gateway: " + opened.error());
+  }
+  return std::unique_ptr<Storage>(std::make_unique<Gatewayed>(std::move(*opened)));
+#else
+  (void)config;
+  return unexpected(std::string("this build has no XMPP gateway (MIMREST_WITH_XMPP=OFF)"));
+#endif
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Storage>, std::string> open_storage(const ServerConfig& config) {
   switch (config.storage.type) {
     case StorageConfig::Type::memory:
-      return std::unique_ptr<ReferenceBackend>(
-          std::make_unique<memory::MemoryBackend>(config.hosting));
+      return std::unique_ptr<Storage>(std::make_unique<Hosted<memory::MemoryBackend>>(
+          std::make_unique<memory::MemoryBackend>(config.hosting)));
+    case StorageConfig::Type::xmpp:
+      return open_gateway(config);
     case StorageConfig::Type::sqlite:
     case StorageConfig::Type::postgresql:
       break;
@@ -33,7 +91,7 @@ Expected<std::unique_ptr<ReferenceBackend>, std::string> open_storage(const Serv
     return unexpected("cannot open the " + std::string(sqlite ? "SQLite" : "PostgreSQL") +
                       " storage: " + opened.error());
   }
-  return std::unique_ptr<ReferenceBackend>(std::move(*opened));
+  return std::unique_ptr<Storage>(std::make_unique<Hosted<sql::SqlBackend>>(std::move(*opened)));
 #else
   return unexpected(std::string(
       "this build has no SQL storage (MIMREST_WITH_SQL=OFF): use \"storage\": {\"type\": "
@@ -41,8 +99,7 @@ Expected<std::unique_ptr<ReferenceBackend>, std::string> open_storage(const Serv
 #endif
 }
 
-Expected<void, std::string> ensure_users(ReferenceBackend& backend,
-                                         const std::vector<UserAccount>& users) {
+Expected<void, std::string> ensure_users(Accounts& backend, const std::vector<UserAccount>& users) {
   for (const auto& user : users) {
     auto exists = backend.user_exists(user.jid);
     if (!exists) {
@@ -104,6 +161,11 @@ int run_user_command(const ServerConfig& config, const std::vector<std::string>&
            "\"memory\"\n";
     return 1;
   }
+  if (config.storage.type == StorageConfig::Type::xmpp) {
+    err << "mimrest-server: with \"xmpp\" storage the accounts are the XMPP server's: "
+           "manage them there\n";
+    return 1;
+  }
   std::optional<Jid> jid;
   if (takes_jid) {
     auto parsed = command_jid(config, command[1]);
@@ -126,7 +188,12 @@ int run_user_command(const ServerConfig& config, const std::vector<std::string>&
     err << "mimrest-server: " << store.error() << "\n";
     return 1;
   }
-  ReferenceBackend& backend = **store;
+  Accounts* accounts = (*store)->accounts();
+  if (accounts == nullptr) {
+    err << "mimrest-server: this storage keeps no accounts of its own\n";
+    return 1;
+  }
+  Accounts& backend = *accounts;
   auto report = [&](const AccountResult& result) {
     if (result) {
       return 0;

@@ -1,5 +1,5 @@
 // Configuration of the client REST API. Every limit and protection has a
-// default (see API.md "Beyond MongooseIM"); features that change what a
+// default (see docs/api.md, "Beyond MongooseIM"); features that change what a
 // MongooseIM client sees (tokens, resumable event ids) are off by default.
 #pragma once
 
@@ -72,6 +72,9 @@ struct MIMREST_EXPORT ApiConfig {
   std::string realm = "mongooseim";
   /// The Server header of every response.
   std::string server_name = "mimrest";
+  /// The message of a 503 when the backend is out of service for now
+  /// (Failure::unavailable): a gateway names what it cannot reach.
+  std::string unavailable_message = "Service unavailable";
   /// Origins that get CORS headers; "*" reflects any origin; empty: no CORS.
   std::vector<std::string> cors_allowed_origins;
   /// Largest request body accepted (413 beyond).

@@ -1,5 +1,5 @@
 // Message stanza -> JSON, exactly as the client REST API shows messages (the
-// "Stanza to JSON" rules of the API contract), for archive reads and SSE.
+// "Stanza to JSON" rules of docs/api.md), for archive reads and SSE.
 #pragma once
 
 #include <cstdint>

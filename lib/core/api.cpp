@@ -1,5 +1,6 @@
 // The client REST API entry point: routing and the common checks, in the
-// order cowboy_rest applies them (see API.md "Status codes and error bodies"):
+// order cowboy_rest applies them (see docs/api.md, "Status codes and error
+// bodies"):
 //
 //   no route -> 404 (empty body); a path below the base path with a malformed
 //   %-escape -> 400 "Invalid path"

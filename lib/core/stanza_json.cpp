@@ -1,4 +1,4 @@
-// Message stanza -> JSON (the "Stanza to JSON" rules of the API contract).
+// Message stanza -> JSON (the "Stanza to JSON" rules of docs/api.md).
 //
 // Parsing: pugixml, in place, in a per-thread buffer. pugixml never expands
 // entities other than the five predefined ones and numeric character

@@ -1,7 +1,7 @@
 // Shared by the fuzz targets that drive Api::handle: an in-memory backend with
 // a few users behind an Api, request helpers, and the properties every
-// response must have whatever the request (API.md "Status codes and error
-// bodies", "Authentication", "CORS"), including that it is one of the
+// response must have whatever the request (docs/api.md, "Status codes and
+// error bodies", "Authentication", "CORS"), including that it is one of the
 // responses the Api's own OpenAPI document lists for the operation.
 #pragma once
 
@@ -173,9 +173,9 @@ inline std::optional<std::string> percent_decode(std::string_view text) {
   return out;
 }
 
-/// How the API routes a path, worked out independently of it (API.md:
-/// "A malformed %-escape in a path below the base path answers 400", "A
-/// trailing slash is tolerated").
+/// How the API routes a path, worked out independently of it (docs/api.md,
+/// "Requests and responses": a malformed %-escape in a path below the base
+/// path answers 400, one trailing slash is ignored).
 struct RoutedPath {
   enum class Kind { outside, empty_segment, invalid_escape, segments } kind = Kind::outside;
   std::vector<std::string> segments;  ///< percent-decoded, below the base path
@@ -385,7 +385,7 @@ class OpenApiSpec {
   std::vector<Route> routes_;
 };
 
-/// Credentials as the contract defines them, decided without the Api.
+/// Credentials as docs/api.md defines them, decided without the Api.
 enum class Credentials { valid, invalid, unsure };
 
 /// `access_token`: the live access token of a known user when tokens are on
@@ -429,7 +429,7 @@ inline void check_response(const ResponseContext& where, const Request& request,
   const ApiConfig& config = where.config;
   auto context = [&] { return describe(request, response); };
   const int status = response.status;
-  // The statuses the contract has for a backend that never fails (429 needs
+  // The statuses docs/api.md has for a backend that never fails (429 needs
   // more failed logins or streams than these targets make).
   static constexpr int kAllowed[] = {200, 201, 204, 400, 401, 403, 404, 405, 406, 413, 415};
   bool allowed = false;
@@ -530,7 +530,7 @@ inline void check_response(const ResponseContext& where, const Request& request,
         context());
   }
 
-  // Routing as API.md says, and every answer of an operation one that its
+  // Routing as docs/api.md says, and every answer of an operation one that its
   // OpenAPI document lists (status, and the message of an error).
   switch (routed.kind) {
     case RoutedPath::Kind::outside:

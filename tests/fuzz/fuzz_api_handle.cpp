@@ -32,15 +32,15 @@
 // has invited alice, and alice has a token pair. CORS allows
 // "https://app.example".
 //
-// Properties (api_support.hpp, check_response): the status is one the
-// contract allows (no 500), every response has the Server header, 401/405/
+// Properties (api_support.hpp, check_response): the status is one that
+// docs/api.md allows (no 500), every response has the Server header, 401/405/
 // 406/415 and 204 have empty bodies, 401 has the realm's WWW-Authenticate and
 // 405 an Allow header, error bodies are non-empty JSON strings, 2xx JSON
 // bodies are valid JSON (201 {"id"}), a body always has a Content-Type, only
 // OPTIONS, the documentation and a token refresh are served without valid
 // credentials and valid credentials never get 401, an event stream only
 // comes with 200 text/event-stream, CORS headers only for an allowed origin
-// and reflecting it; paths route as API.md says (404 outside the base path
+// and reflecting it; paths route as docs/api.md says (404 outside the base path
 // or with an empty segment, 400 "Invalid path" for a malformed escape), and
 // every answer of an operation is one its OpenAPI document lists (status,
 // and the error message).

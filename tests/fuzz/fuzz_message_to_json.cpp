@@ -1,7 +1,7 @@
 // libFuzzer target: message_to_json and typed_message_to_json must never
 // crash, hang or throw, and whatever they accept must come out as one valid
 // JSON object (valid UTF-8) whose shape follows the encoding they were asked
-// for (API.md "Stanza to JSON").
+// for (docs/api.md, "Stanza to JSON").
 //
 // Input: the first byte picks the options, the rest is the stanza.
 //
@@ -9,7 +9,7 @@
 // * message_to_json and typed_message_to_json accept the same stanzas, with
 //   the same error;
 // * the output is one JSON object with "timestamp" as given, "type" exactly
-//   in the room encoding, and the member types the contract gives
+//   in the room encoding, and the member types docs/api.md gives
 //   (strings, "markable": true, "chat_marker": {"type", "id"}, "properties"
 //   of strings);
 // * typed_message_to_json gives the same JSON, and its type is the one the

@@ -36,6 +36,10 @@
 #if MIMREST_TEST_WITH_SQL
 #include "sql_test_support.hpp"
 #endif
+#if MIMREST_TEST_WITH_XMPP
+#include "mimrest/xmpp/gateway.hpp"
+#include "xmpp_test_server.hpp"
+#endif
 
 namespace mimrest::test {
 
@@ -90,11 +94,25 @@ struct FixtureOptions {
   }
 };
 
+/// What the tests do to the accounts and sessions of the backend under test,
+/// beside the Api: its own account administration, or (the XMPP gateway,
+/// whose accounts are the XMPP server's) the server's.
+class TestStore {
+ public:
+  virtual ~TestStore() = default;
+  virtual AccountResult add_user(const Jid& user, std::string_view password) = 0;
+  virtual AccountResult set_password(const Jid& user, std::string_view password) = 0;
+  /// Open event streams of the user.
+  virtual std::size_t session_count(const Jid& user) const = 0;
+};
+
 /// The backend the Api tests run on, chosen by the MIMREST_TEST_BACKEND
 /// environment variable: "memory" (the default: every operation completes
 /// inline), "async" (the memory backend behind a pool that completes every
 /// operation later on other threads), "sqlite" or "postgresql:<cluster dir>"
-/// (the SQL backend on a fresh database).
+/// (the SQL backend on a fresh database), or "xmpp" (the XMPP gateway in
+/// front of a Prosody of the test's own, with alice, bob, carol, dave and eve
+/// registered and its rooms on muclight.localhost).
 class TestBackend {
  public:
   explicit TestBackend(HostingConfig hosting) {
@@ -106,8 +124,15 @@ class TestBackend {
         pool_ = std::make_unique<DelayPool>();
         async_ = std::make_unique<AsyncBackend>(store_->backend(), *pool_);
       }
+      accounts_ = std::make_unique<Hosted>(*store_);
       return;
     }
+#if MIMREST_TEST_WITH_XMPP
+    if (kind == "xmpp") {
+      open_gateway(hosting);
+      return;
+    }
+#endif
 #if MIMREST_TEST_WITH_SQL
     std::string driver = kind.substr(0, kind.find(':'));
     if (driver == "postgresql" && kind.size() > driver.size()) {
@@ -119,6 +144,7 @@ class TestBackend {
       auto config = database_->config();
       config.hosting = std::move(hosting);
       store_ = sql::open_backend(config);
+      accounts_ = std::make_unique<Hosted>(*store_);
       return;
     }
 #endif
@@ -129,24 +155,114 @@ class TestBackend {
     async_.reset();
     pool_.reset();
     store_.reset();
+#if MIMREST_TEST_WITH_XMPP
+    gateway_.reset();
+    server_.reset();
+#endif
   }
   TestBackend(const TestBackend&) = delete;
   TestBackend& operator=(const TestBackend&) = delete;
 
-  ReferenceBackend& store() {
-    return *store_;
-  }
+  TestStore& store() { return *accounts_; }
   Backend backend() {
+#if MIMREST_TEST_WITH_XMPP
+    if (gateway_) {
+      return gateway_->backend();
+    }
+#endif
     return async_ ? async_->backend() : store_->backend();
   }
 
  private:
+  /// A backend that keeps its own accounts.
+  class Hosted final : public TestStore {
+   public:
+    explicit Hosted(ReferenceBackend& backend) : backend_(backend) {}
+    AccountResult add_user(const Jid& user, std::string_view password) override {
+      return backend_.add_user(user, password);
+    }
+    AccountResult set_password(const Jid& user, std::string_view password) override {
+      return backend_.set_password(user, password);
+    }
+    std::size_t session_count(const Jid& user) const override {
+      return backend_.session_count(user);
+    }
+
+   private:
+    ReferenceBackend& backend_;
+  };
+
+#if MIMREST_TEST_WITH_XMPP
+  /// The XMPP server's accounts, through its control script.
+  class ServerAccounts final : public TestStore {
+   public:
+    ServerAccounts(const test::xmpp::XmppServer& server, const mimrest::xmpp::Gateway& gateway)
+        : server_(server), gateway_(gateway) {}
+    AccountResult add_user(const Jid& user, std::string_view password) override {
+      if (user.domain() != server_.domain) {
+        return unexpected(AccountError::unknown_domain);
+      }
+      // The standard accounts are there from the start.
+      for (const char* standard : {"alice", "bob", "carol", "dave", "eve"}) {
+        if (user.local() == standard && password == "secret") {
+          return {};
+        }
+      }
+      return change(user, password);
+    }
+    AccountResult set_password(const Jid& user, std::string_view password) override {
+      return change(user, password);
+    }
+    std::size_t session_count(const Jid& user) const override {
+      return gateway_.session_count(user);
+    }
+
+   private:
+    AccountResult change(const Jid& user, std::string_view password) {
+      const int code = test::xmpp::run_program(
+          {"/bin/bash", server_.script, "register", server_.dir, user.local(),
+           std::string(password)},
+          true);
+      return code == 0 ? AccountResult() : AccountResult(unexpected(Failure::internal));
+    }
+    const test::xmpp::XmppServer& server_;
+    const mimrest::xmpp::Gateway& gateway_;
+  };
+
+  void open_gateway(const HostingConfig& hosting) {
+    server_ = std::make_unique<test::xmpp::OwnXmppServer>(
+        "prosody", std::vector<std::string>{"--muc", "muclight.localhost"});
+    REQUIRE(server_->started());
+    const auto& server = server_->server();
+    mimrest::xmpp::GatewayConfig config;
+    config.host = server.host;
+    config.port = static_cast<std::uint16_t>(server.port);
+    config.tls = mimrest::xmpp::GatewayConfig::Tls::none;
+    config.domains = hosting.domains;
+    config.muc_service = hosting.muc_light_host;
+    config.max_result_limit = hosting.max_result_limit;
+    // Failures are what the tests look at; MIMREST_TEST_GATEWAY_LOG=1 shows
+    // what the gateway logs.
+    if (std::getenv("MIMREST_TEST_GATEWAY_LOG") == nullptr) {
+      config.log = [](std::string_view) {};
+    }
+    auto opened = mimrest::xmpp::Gateway::open(std::move(config));
+    INFO("gateway: " << (opened ? std::string("open") : opened.error()));
+    REQUIRE(opened.has_value());
+    gateway_ = std::move(opened).value();
+    accounts_ = std::make_unique<ServerAccounts>(server, *gateway_);
+  }
+
+  std::unique_ptr<test::xmpp::OwnXmppServer> server_;
+  std::unique_ptr<mimrest::xmpp::Gateway> gateway_;
+#endif
 #if MIMREST_TEST_WITH_SQL
   std::unique_ptr<sql::TestDatabase> database_;
 #endif
   std::unique_ptr<ReferenceBackend> store_;
   std::unique_ptr<DelayPool> pool_;
   std::unique_ptr<AsyncBackend> async_;
+  std::unique_ptr<TestStore> accounts_;
 };
 
 /// Checks an error answer against the served OpenAPI document: the status
@@ -307,8 +423,8 @@ class ApiFixture {
   ApiFixture(const ApiFixture&) = delete;
   ApiFixture& operator=(const ApiFixture&) = delete;
 
-  /// The backend under test (memory, or SQL).
-  ReferenceBackend& store() { return backend_.store(); }
+  /// The accounts and sessions of the backend under test.
+  TestStore& store() { return backend_.store(); }
   /// Its interfaces as the Api sees them.
   Backend backend() { return backend_.backend(); }
   const Api& api() const { return api_; }

@@ -225,4 +225,47 @@ inline bool peer_available() {
   return false;
 }
 
+/// A server of the test's own, started here and stopped when this goes (for
+/// tests that pause or restart their server, or need it empty): `kind` as
+/// the fixtures' (the control script from MIMREST_XMPP_SERVER), `options`
+/// passed to `xmpp_server start`.
+class OwnXmppServer {
+ public:
+  OwnXmppServer(const std::string& kind, std::vector<std::string> options = {}) {
+    static int counter = 0;
+    const char* script = std::getenv("MIMREST_XMPP_SERVER");
+#ifdef MIMREST_XMPP_SERVER_SCRIPT
+    server_.script = script != nullptr ? script : MIMREST_XMPP_SERVER_SCRIPT;
+#else
+    server_.script = script != nullptr ? script : "tests/xmpp/xmpp_server";
+#endif
+    server_.kind = kind;
+    server_.dir = "/tmp/mimrest-xmpp-own-" + kind + "-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(++counter);
+    std::vector<std::string> args{"/bin/bash", server_.script, "start", kind, server_.dir};
+    args.insert(args.end(), options.begin(), options.end());
+    started_ = run_program(args, true) == 0;
+    if (!started_) {
+      return;
+    }
+    const auto env = read_env_file(std::filesystem::path(server_.dir) / "env");
+    server_.host = env.at("XMPP_HOST");
+    server_.port = std::stoi(env.at("XMPP_PORT"));
+    server_.domain = env.at("XMPP_DOMAIN");
+    server_.muc = env.at("XMPP_MUC");
+    server_.ca_file = env.at("XMPP_CA");
+    server_.auth = env.count("XMPP_AUTH") != 0 ? env.at("XMPP_AUTH") : "";
+  }
+  ~OwnXmppServer() { run_program({"/bin/bash", server_.script, "stop", server_.dir}, true); }
+  OwnXmppServer(const OwnXmppServer&) = delete;
+  OwnXmppServer& operator=(const OwnXmppServer&) = delete;
+
+  bool started() const { return started_; }
+  const XmppServer& server() const { return server_; }
+
+ private:
+  XmppServer server_;
+  bool started_ = false;
+};
+
 }  // namespace mimrest::test::xmpp

@@ -28,7 +28,7 @@ TEST_CASE("The configuration names are the route groups' own") {
                                                               "rooms_users", "rooms_messages"});
 }
 
-TEST_CASE("ApiConfig defaults follow MongooseIM and API.md") {
+TEST_CASE("ApiConfig defaults follow MongooseIM and docs/api.md") {
   ApiConfig config;
   CHECK(config.base_path == "/api");
   CHECK_FALSE(config.handlers.has_value());

@@ -45,7 +45,7 @@ const std::string kSpecial = "&<>\"' ]]> &amp; \t\n\r end";
 
 }  // namespace
 
-TEST_CASE("a chat message has the exact shape of the contract") {
+TEST_CASE("a chat message has the exact shape docs/api.md gives") {
   CHECK(build_chat_message("alice@localhost", "bob@localhost", "id-1", "Hi!") ==
         R"(<message type="chat" from="alice@localhost" to="bob@localhost" id="id-1">)"
         "<body>Hi!</body></message>");
@@ -110,7 +110,7 @@ TEST_CASE("chat messages round-trip through message_to_json") {
   }
 }
 
-TEST_CASE("a room message has the exact shape of the contract") {
+TEST_CASE("a room message has the exact shape docs/api.md gives") {
   RoomMessageContent content = body_content("Hi", true);
   content.chat_marker = ChatMarker{"displayed", "m\"1"};
   CHECK(build_room_message("alice@l", "room@muclight.l", "u-1", content) ==

@@ -61,6 +61,11 @@ class MIMREST_EXPORT StanzaSink {
  public:
   virtual ~StanzaSink() = default;
   virtual void deliver(const RoutedStanzaPtr& stanza) = 0;
+  /// The session ended on the backend's side (a connection to another
+  /// server lost): nothing more will be delivered, and the stream that
+  /// receives should end so that its client reconnects. Called at most once,
+  /// from any thread; the default does nothing.
+  virtual void end() {}
 };
 
 /// An open session. Destroying it closes the session: no more deliveries

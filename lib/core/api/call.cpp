@@ -127,7 +127,16 @@ void CallInternals::set_route(Call& call, const CompiledRoute* route, const Oper
   call.params_ = std::move(params);
 }
 
+void Call::before_answer(std::function<void()> hook) {
+  before_answer_ = std::move(hook);
+}
+
 void Call::respond(Response response) {
+  if (before_answer_) {
+    auto hook = std::move(before_answer_);
+    before_answer_ = nullptr;
+    hook();
+  }
   add_cors(*this, response);
   response.headers.set("Server", state_->config.server_name);
   responder_(std::move(response));
@@ -171,7 +180,13 @@ void Call::fail(const ApiError& error, std::string_view value) {
 }
 
 void Call::fail(Failure failure) {
-  fail(failure == Failure::unavailable ? common_errors::unavailable : common_errors::internal);
+  if (failure == Failure::unavailable) {
+    // Declared for every operation, with the configured message.
+    respond(error_response(state_->config, common_errors::unavailable.status,
+                           state_->config.unavailable_message));
+    return;
+  }
+  fail(common_errors::internal);
 }
 
 std::optional<rapidjson::Document> parse_json_object(Call& call) {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,10 @@ class Call : public std::enable_shared_from_this<Call> {
   // --- How it answers (the first answer only counts). ---
   /// Adds CORS and the common headers.
   void respond(Response response);
+  /// Runs `hook` once, just before the answer goes out, whatever the answer
+  /// (a resource the request holds is given back before the client can ask
+  /// again).
+  void before_answer(std::function<void()> hook);
   void respond_json(int status, std::string json);
   void respond_empty(int status);
   /// Status and {"id": id}.
@@ -175,6 +180,7 @@ class Call : public std::enable_shared_from_this<Call> {
   const Operation* operation_ = nullptr;
   std::vector<std::pair<std::string_view, std::string>> params_;
   std::optional<Caller> user_;
+  std::function<void()> before_answer_;
 };
 
 /// What the core's own steps use of a Call beyond a handler's view.

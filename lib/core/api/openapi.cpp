@@ -152,7 +152,7 @@ const ParamDoc* find_param(const RouteGroup& group, std::string_view name, std::
 }
 
 Value operation_value(const RouteGroup& group, const Route& route, const Operation& operation,
-                      bool tokens, Allocator& allocator) {
+                      bool tokens, const ApiError& unavailable, Allocator& allocator) {
   Value value(rapidjson::kObjectType);
   std::string operation_id = lower_method(operation.method());
   for (char c : route.path) {
@@ -227,7 +227,7 @@ Value operation_value(const RouteGroup& group, const Route& route, const Operati
     add_error(common_errors::throttled);
   }
   add_error(common_errors::internal);
-  add_error(common_errors::unavailable);
+  add_error(unavailable);
 
   Value responses(rapidjson::kObjectType);
   if (operation.success_status() < 400) {
@@ -281,6 +281,8 @@ std::string openapi_document(const ApiConfig& config, const Backend& backend,
                              const std::vector<const RouteGroup*>& groups) {
   // As authentication decides (authentication.cpp): no store, no tokens.
   const bool tokens = config.tokens.enabled && backend.tokens != nullptr;
+  // The backend's 503 carries the configured message.
+  const ApiError unavailable{common_errors::unavailable.status, config.unavailable_message};
   rapidjson::Document document(rapidjson::kObjectType);
   auto& allocator = document.GetAllocator();
   document.AddMember("openapi", "3.0.3", allocator);
@@ -338,7 +340,8 @@ std::string openapi_document(const ApiConfig& config, const Backend& backend,
       Value item(rapidjson::kObjectType);
       for (const auto& operation : route.operations) {
         item.AddMember(string_value(lower_method(operation.method()), allocator),
-                       operation_value(*group, route, operation, tokens, allocator), allocator);
+                       operation_value(*group, route, operation, tokens, unavailable, allocator),
+                       allocator);
       }
       paths.AddMember(string_value(route.path, allocator), item, allocator);
     }

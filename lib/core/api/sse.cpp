@@ -1,6 +1,7 @@
 // The sse group: GET /sse opens a live session that pushes the user's
 // messages as server-sent events; with resumable streams it first replays
 // what the client missed after its Last-Event-ID.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,11 @@ class StreamSink final : public StanzaSink {
   void deliver(const RoutedStanzaPtr& stanza) override {
     if (auto stream = stream_.lock()) {
       stream->deliver(stanza);
+    }
+  }
+  void end() override {
+    if (auto stream = stream_.lock()) {
+      stream->close();
     }
   }
 
@@ -62,19 +68,22 @@ class StreamPlace {
  public:
   StreamPlace(std::shared_ptr<StreamCounter> streams, Jid user)
       : streams_(std::move(streams)), user_(std::move(user)) {}
-  ~StreamPlace() {
-    if (!handed_over_) {
+  ~StreamPlace() { give_back(); }
+  StreamPlace(const StreamPlace&) = delete;
+  StreamPlace& operator=(const StreamPlace&) = delete;
+  /// The stream took the place over.
+  void hand_over() { handed_over_.store(true); }
+  /// Gives the place back unless a stream took it (once).
+  void give_back() {
+    if (!handed_over_.exchange(true)) {
       streams_->close(user_);
     }
   }
-  StreamPlace(const StreamPlace&) = delete;
-  StreamPlace& operator=(const StreamPlace&) = delete;
-  void hand_over() { handed_over_ = true; }
 
  private:
   std::shared_ptr<StreamCounter> streams_;
   Jid user_;
-  bool handed_over_ = false;
+  std::atomic<bool> handed_over_{false};
 };
 
 /// Sends what the client missed, then lets the held-back live events go.
@@ -164,8 +173,10 @@ void get_sse(const CallPtr& call) {
     return;
   }
   // An id beyond the last sequence handed out was never issued. Whatever
-  // ends this request short of a stream gives the place back.
+  // ends this request short of a stream gives the place back, before its
+  // answer (the client may open another stream at once).
   auto place = std::make_shared<StreamPlace>(streams, call->user());
+  call->before_answer([place] { place->give_back(); });
   call->await<SequenceResult>(
       [&](const Backend& backend, auto done) { backend.events->async_last_sequence(done); },
       [call, replay_after, place](std::uint64_t last) {
