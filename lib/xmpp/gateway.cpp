@@ -546,8 +546,7 @@ void Gateway::stop() {
 std::size_t Gateway::session_count(const Jid& user) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   auto found = impl_->sessions.find(user.bare());
-  return found != impl_->sessions.end() && found->second->is_open() ? found->second->streams()
-                                                                     : 0;
+  return found != impl_->sessions.end() && found->second->is_open() ? found->second->streams() : 0;
 }
 
 std::size_t Gateway::open_sessions() const {

@@ -197,7 +197,7 @@ class UserSession final : public LoginState, public std::enable_shared_from_this
   std::map<std::string, std::shared_ptr<Collector>> collectors_;
   std::map<Jid, std::shared_ptr<JoinedRoom>> rooms_;
   std::set<Jid> known_rooms_;  // from invitations, before their bookmark is stored
-  std::map<std::string, Completion<RoomResult>> reflections_;  // groupchat id -> send
+  std::map<std::string, Completion<RoomResult>> reflections_;    // groupchat id -> send
   std::set<std::shared_ptr<boost::asio::steady_timer>> timers_;  // after()'s, pending
   std::map<Jid, std::vector<std::function<void(bool)>>> subject_waiters_;
 

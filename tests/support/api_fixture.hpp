@@ -163,7 +163,9 @@ class TestBackend {
   TestBackend(const TestBackend&) = delete;
   TestBackend& operator=(const TestBackend&) = delete;
 
-  TestStore& store() { return *accounts_; }
+  TestStore& store() {
+    return *accounts_;
+  }
   Backend backend() {
 #if MIMREST_TEST_WITH_XMPP
     if (gateway_) {
@@ -219,10 +221,9 @@ class TestBackend {
 
    private:
     AccountResult change(const Jid& user, std::string_view password) {
-      const int code = test::xmpp::run_program(
-          {"/bin/bash", server_.script, "register", server_.dir, user.local(),
-           std::string(password)},
-          true);
+      const int code = test::xmpp::run_program({"/bin/bash", server_.script, "register",
+                                                server_.dir, user.local(), std::string(password)},
+                                               true);
       return code == 0 ? AccountResult() : AccountResult(unexpected(Failure::internal));
     }
     const test::xmpp::XmppServer& server_;
