@@ -100,37 +100,42 @@ struct Gateway::Impl {
     const std::string key = user.bare_string() + '\0' + credential;
     std::shared_ptr<UserSession> session;
     std::shared_ptr<UserSession> evicted;
+    // `done` may run the rest of the request inline, which comes back here
+    // (tokens look sessions up): it is called only after the lock is released.
+    std::optional<mimrest::LoginResult> answer_now;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      if (stopped) {
-        done(unexpected(Failure::unavailable));
-        return;
-      }
       auto found = sessions.find(user);
-      if (found != sessions.end() && found->second->is_open() &&
-          constant_time_equal(found->second->credential(), credential)) {
+      if (stopped) {
+        answer_now = unexpected(Failure::unavailable);
+      } else if (found != sessions.end() && found->second->is_open() &&
+                 constant_time_equal(found->second->credential(), credential)) {
         found->second->touch();
-        done(Login{true, found->second});
-        return;
-      }
-      auto pending = logins.find(key);
-      if (pending != logins.end()) {
+        answer_now = Login{true, found->second};
+      } else if (auto pending = logins.find(key); pending != logins.end()) {
         pending->second.waiters.push_back(std::move(done));
         return;
-      }
-      if (sessions.size() + logins.size() >= config.max_sessions) {
-        evicted = least_recently_used_idle();
-        if (!evicted) {
-          if (config.log) {
-            config.log("xmpp: the session limit is reached; a login waits for none");
+      } else {
+        if (sessions.size() + logins.size() >= config.max_sessions) {
+          evicted = least_recently_used_idle();
+          if (evicted) {
+            sessions.erase(evicted->user());
+          } else {
+            if (config.log) {
+              config.log("xmpp: the session limit is reached; a login waits for none");
+            }
+            answer_now = unexpected(Failure::unavailable);
           }
-          done(unexpected(Failure::unavailable));
-          return;
         }
-        sessions.erase(evicted->user());
+        if (!answer_now) {
+          session = std::make_shared<UserSession>(shared, user, credential);
+          logins[key].waiters.push_back(std::move(done));
+        }
       }
-      session = std::make_shared<UserSession>(shared, user, credential);
-      logins[key].waiters.push_back(std::move(done));
+    }
+    if (answer_now) {
+      done(std::move(*answer_now));
+      return;
     }
     if (evicted) {
       evicted->close();
@@ -467,7 +472,7 @@ Expected<std::unique_ptr<Gateway>, std::string> Gateway::open(GatewayConfig conf
     domains.push_back(std::move(prepared));
   }
   for (const auto& domain : domains) {
-    if (!muc_light_service(config.muc_service, domain)) {
+    if (!config.muc_service.empty() && !muc_light_service(config.muc_service, domain)) {
       return unexpected("the room service '" + config.muc_service + "' is not a domain for '" +
                         domain + "'");
     }

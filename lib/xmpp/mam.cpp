@@ -27,6 +27,28 @@ bool same_jid(std::string_view text, const Jid& jid) {
 
 }  // namespace
 
+bool clamp_to_datetimes(MamPage& page) {
+  constexpr std::int64_t kEarliestUs = 0;
+  constexpr std::int64_t kLatestUs = 253402300799999999;  // 9999-12-31T23:59:59.999999Z
+  if (page.before_us) {
+    if (*page.before_us <= kEarliestUs) {
+      return false;
+    }
+    if (*page.before_us > kLatestUs) {
+      page.before_us.reset();
+    }
+  }
+  if (page.after_us) {
+    if (*page.after_us >= kLatestUs) {
+      return false;
+    }
+    if (*page.after_us < kEarliestUs) {
+      page.after_us.reset();
+    }
+  }
+  return true;
+}
+
 Stanza mam_query(const std::optional<Jid>& archive, const std::string& query_id,
                  const MamPage& page) {
   Stanza iq("iq");

@@ -40,6 +40,12 @@ struct MIMREST_TEST_EXPORT MamPage {
   bool forward() const { return after_us.has_value() || after_id.has_value(); }
 };
 
+/// Bounds a query form can carry: from the epoch (no archive holds older
+/// messages) to the end of year 9999 (XEP-0082 has four-digit years). Drops a
+/// bound beyond them that excludes nothing; false when a bound excludes
+/// everything, so the page is empty without asking the server.
+MIMREST_TEST_EXPORT bool clamp_to_datetimes(MamPage& page);
+
 /// The iq set that queries a page: of the user's own archive (`archive`
 /// empty) or of a room's (`archive` its JID). `query_id` tags the results.
 MIMREST_TEST_EXPORT Stanza mam_query(const std::optional<Jid>& archive, const std::string& query_id,

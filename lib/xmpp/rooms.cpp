@@ -73,15 +73,17 @@ std::set<int> status_codes(pugi::xml_node x) {
 
 /// A room error for the condition of a refused entry.
 RoomError entry_error(const std::string& condition) {
-  if (condition == "item-not-found") {
+  // A destroyed room leaves a tombstone on Prosody (muc_tombstones): "gone".
+  if (condition == "item-not-found" || condition == "gone") {
     return room_failure(RoomErrorKind::room_not_found);
   }
   return room_failure(RoomErrorKind::not_occupant);  // registration-required, forbidden...
 }
 
 bool is_entry_refusal(const std::string& condition) {
-  return condition == "item-not-found" || condition == "registration-required" ||
-         condition == "forbidden" || condition == "not-allowed" || condition == "not-authorized";
+  return condition == "item-not-found" || condition == "gone" ||
+         condition == "registration-required" || condition == "forbidden" ||
+         condition == "not-allowed" || condition == "not-authorized";
 }
 
 }  // namespace
@@ -366,6 +368,12 @@ void UserSession::affiliations(const Jid& room,
         if (lists->failure) {
           lists->then(unexpected(*lists->failure));
         } else {
+          // The server's order is its own (Prosody's is a hash's): by JID,
+          // so that every reader sees one order.
+          for (auto* list : {&lists->found.owners, &lists->found.members}) {
+            std::sort(list->begin(), list->end(),
+                      [](const Jid& a, const Jid& b) { return a.bare_string() < b.bare_string(); });
+          }
           lists->then(std::move(lists->found));
         }
       }
@@ -839,7 +847,7 @@ void UserSession::set_affiliation(const Jid& room, const Jid& target, Affiliatio
               change(user_, "none", gone);
             } else if (!lists.members.empty()) {
               // The owner leaves: a member takes over first (MUC Light hands the
-              // room on; MUC keeps no joining order, the list's first is taken).
+              // room on; MUC keeps no joining order: the first in JID order).
               const Jid heir = lists.members.front();
               change(heir, "owner", [this, change, gone] { change(user_, "none", gone); });
             } else {

@@ -415,15 +415,16 @@ void UserSession::send_chat(std::string stanza_xml, Completion<RouteResult> done
 void UserSession::query_archive(
     const std::optional<Jid>& archive, const MamPage& page,
     std::function<void(Expected<std::vector<ArchivedMessage>, IqFailure>)> then) {
-  if (page.limit == 0) {
+  MamPage clamped = page;
+  if (page.limit == 0 || !clamp_to_datetimes(clamped)) {
     then(std::vector<ArchivedMessage>{});
     return;
   }
   const std::string query_id = "q" + std::to_string(++next_id_);
   auto collector = std::make_shared<Collector>(query_id, archive);
   collectors_[query_id] = collector;
-  iq(mam_query(archive, query_id, page),
-     [self = shared_from_this(), query_id, archive, page, collector,
+  iq(mam_query(archive, query_id, clamped),
+     [self = shared_from_this(), query_id, archive, page = clamped, collector,
       then = std::move(then)](IqResult answer) mutable {
        self->collectors_.erase(query_id);
        if (!answer) {
@@ -483,7 +484,15 @@ void UserSession::roster_items(Completion<RosterItemsResult> done) {
       done(unexpected(Failure::unavailable));
       return;
     }
-    done(roster_.items());
+    // What others did before this request (an accepted invitation, a
+    // removal) reaches this stream before the barrier's answer: read after it.
+    barrier([this, self = shared_from_this(), done](bool processed) {
+      if (!processed) {
+        done(unexpected(Failure::unavailable));
+        return;
+      }
+      done(roster_.items());
+    });
   });
 }
 

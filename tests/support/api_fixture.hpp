@@ -166,6 +166,15 @@ class TestBackend {
   TestStore& store() {
     return *accounts_;
   }
+  /// Whether message timestamps come from the fixture's clock (false: from
+  /// the XMPP server's).
+  bool stamps_with_fixture_clock() const {
+#if MIMREST_TEST_WITH_XMPP
+    return gateway_ == nullptr;
+#else
+    return true;
+#endif
+  }
   Backend backend() {
 #if MIMREST_TEST_WITH_XMPP
     if (gateway_) {
@@ -240,7 +249,8 @@ class TestBackend {
     config.port = static_cast<std::uint16_t>(server.port);
     config.tls = mimrest::xmpp::GatewayConfig::Tls::none;
     config.domains = hosting.domains;
-    config.muc_service = hosting.muc_light_host;
+    // No service pattern: no rooms ("MUC Light server not found").
+    config.muc_service = hosting.muc_light_enabled ? hosting.muc_light_host : std::string();
     config.max_result_limit = hosting.max_result_limit;
     // Failures are what the tests look at; MIMREST_TEST_GATEWAY_LOG=1 shows
     // what the gateway logs.
@@ -428,6 +438,7 @@ class ApiFixture {
   TestStore& store() { return backend_.store(); }
   /// Its interfaces as the Api sees them.
   Backend backend() { return backend_.backend(); }
+  bool stamps_with_fixture_clock() const { return backend_.stamps_with_fixture_clock(); }
   const Api& api() const { return api_; }
   const ApiConfig& config() const { return api_.config(); }
 

@@ -1,4 +1,5 @@
 // POST /messages and GET /messages[/{with}] through Api::handle.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,12 @@ TEST_CASE("POST /messages checks recipient, then body") {
 
 TEST_CASE("POST /messages sends a chat message both parties can read back") {
   ApiFixture f;
+  const auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::int64_t sent_after_ms = wall_ms() - 1000;  // whole seconds on Prosody
   auto response = f.post("/messages", R"({"to":"Bob@LOCALHOST","body":"Hello <b>&amp; \"you\""})");
   REQUIRE(response.status == 200);
   CHECK(response.headers.get("Content-Type") == std::string_view("application/json"));
@@ -89,7 +96,12 @@ TEST_CASE("POST /messages sends a chat message both parties can read back") {
     CHECK(std::string(item["to"].GetString()) == "bob@localhost");
     CHECK(std::string(item["id"].GetString()) == id);
     CHECK(std::string(item["body"].GetString()) == "Hello <b>&amp; \"you\"");
-    CHECK(item["timestamp"].GetInt64() == kStartUs / 1000);
+    if (f.stamps_with_fixture_clock()) {
+      CHECK(item["timestamp"].GetInt64() == kStartUs / 1000);
+    } else {
+      CHECK(item["timestamp"].GetInt64() >= sent_after_ms);
+      CHECK(item["timestamp"].GetInt64() <= wall_ms());
+    }
     CHECK_FALSE(item.HasMember("thread"));
     CHECK_FALSE(item.HasMember("properties"));
   }
@@ -112,7 +124,9 @@ TEST_CASE("GET /messages/{with} filters by interlocutor, oldest first") {
   CHECK(bodies(f.get("/messages/nobody@localhost")).empty());
 }
 
-TEST_CASE("GET /messages pagination: limit and before") {
+// not-gateway: the bounds come from the fixture's clock; the gateway's timestamps are the XMPP
+// server's (paging on the gateway: tests/e2e/e2e_xmpp_gateway.cpp).
+TEST_CASE("GET /messages pagination: limit and before", "[not-gateway]") {
   ApiFixture f;
   std::vector<std::int64_t> sent_ms;
   for (int i = 0; i < 5; ++i) {
@@ -178,7 +192,9 @@ TEST_CASE("GET /messages errors") {
   expect("/messages/bob@localhost?before=1e3", "Invalid value of 'before'");
 }
 
-TEST_CASE("GET /messages after: forward paging, and a window with before") {
+// not-gateway: the bounds come from the fixture's clock; the gateway's timestamps are the XMPP
+// server's.
+TEST_CASE("GET /messages after: forward paging, and a window with before", "[not-gateway]") {
   ApiFixture f;
   std::vector<std::int64_t> sent_ms;
   for (int i = 0; i < 5; ++i) {
@@ -209,7 +225,9 @@ TEST_CASE("GET /messages after: forward paging, and a window with before") {
   }
 }
 
-TEST_CASE("A body XML cannot carry is refused, not altered") {
+// not-gateway: Prosody writes a carriage return unescaped, so it reads back as a line feed
+// (lib/xmpp/README.md).
+TEST_CASE("A body XML cannot carry is refused, not altered", "[not-gateway]") {
   ApiFixture f;
   // U+FFFE, U+FFFF and control characters cannot appear in XML 1.0.
   for (std::string body : {"\xEF\xBF\xBE", "a\xEF\xBF\xBFz", "bell\\u0007", "nul\\u0000"}) {

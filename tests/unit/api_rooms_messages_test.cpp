@@ -64,7 +64,9 @@ bool is_uuid(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("A posted message is archived and read back in room encoding") {
+// not-gateway: the history starts with MUC Light's affiliation notice and the fixture's clock;
+// XEP-0045 rooms archive no notices.
+TEST_CASE("A posted message is archived and read back in room encoding", "[not-gateway]") {
   ApiFixture f;
   set_up_room(f);
   f.set_now_us(kStartUs + 5'000'123);
@@ -80,7 +82,8 @@ TEST_CASE("A posted message is archived and read back in room encoding") {
   CHECK(to_json(history(f, "", "bob@localhost")) == to_json(messages));
 }
 
-TEST_CASE("Every posted message gets its own ID") {
+// not-gateway: the history starts with MUC Light's affiliation notice; XEP-0045 rooms archive none.
+TEST_CASE("Every posted message gets its own ID", "[not-gateway]") {
   ApiFixture f;
   set_up_room(f);
   std::string first = post(f, R"({"body":"one"})");
@@ -93,7 +96,8 @@ TEST_CASE("Every posted message gets its own ID") {
   CHECK(to_json(messages[2]["from"]) == R"("bob@localhost")");
 }
 
-TEST_CASE("Markable and chat markers round trip") {
+// not-gateway: the history starts with MUC Light's affiliation notice; XEP-0045 rooms archive none.
+TEST_CASE("Markable and chat markers round trip", "[not-gateway]") {
   ApiFixture f;
   set_up_room(f);
   post(f, R"({"body":"mark me","markable":true})");
@@ -119,7 +123,8 @@ TEST_CASE("Markable and chat markers round trip") {
   CHECK(to_json(messages[6]["chat_marker"]) == R"({"type":"acknowledged","id":"abc-3"})");
 }
 
-TEST_CASE("A body and a chat marker may travel together") {
+// not-gateway: the history starts with MUC Light's affiliation notice; XEP-0045 rooms archive none.
+TEST_CASE("A body and a chat marker may travel together", "[not-gateway]") {
   ApiFixture f;
   set_up_room(f);
   post(f, R"({"body":"both","markable":true,"chat_marker":{"type":"received","id":"m1"}})");
@@ -130,7 +135,10 @@ TEST_CASE("A body and a chat marker may travel together") {
   CHECK((messages[1].HasMember("markable") || messages[1].HasMember("chat_marker")));
 }
 
-TEST_CASE("Room message bodies read back exactly as sent: whitespace and carriage returns") {
+// not-gateway: affiliation notice first; Prosody writes carriage returns unescaped (read back as
+// line feeds).
+TEST_CASE("Room message bodies read back exactly as sent: whitespace and carriage returns",
+          "[not-gateway]") {
   ApiFixture f;
   set_up_room(f);
   // JSON text of each body, as posted and as it must come back.
@@ -151,7 +159,8 @@ TEST_CASE("Room message bodies read back exactly as sent: whitespace and carriag
   CHECK(to_json(history(f, "", "bob@localhost")) == to_json(messages));
 }
 
-TEST_CASE("Message bodies are validated in order") {
+// not-gateway: counts MUC Light's affiliation notice in the history; XEP-0045 rooms archive none.
+TEST_CASE("Message bodies are validated in order", "[not-gateway]") {
   ApiFixture f;
   set_up_room(f);
   const std::string path = "/rooms/chat/messages";
@@ -175,7 +184,8 @@ TEST_CASE("Message bodies are validated in order") {
   CHECK(history(f).Size() == 1);
 }
 
-TEST_CASE("Posting checks the room ID, then the body, then the room") {
+// not-gateway: counts MUC Light's affiliation notice in the history; XEP-0045 rooms archive none.
+TEST_CASE("Posting checks the room ID, then the body, then the room", "[not-gateway]") {
   ApiFixture f;
   set_up_room(f);
   require_error(f.post("/rooms/%40bad/messages", R"({"body":"hi"})"), 400, "Invalid room ID");
@@ -201,7 +211,9 @@ TEST_CASE("Reading history needs an occupant of an existing room") {
   CHECK(f.get("/rooms/chat%40muclight.localhost/messages").status == 200);
 }
 
-TEST_CASE("History paging: limit and before") {
+// not-gateway: the bounds come from the fixture's clock and the notice; the gateway's timestamps
+// are the XMPP server's.
+TEST_CASE("History paging: limit and before", "[not-gateway]") {
   ApiFixture f;
   set_up_room(f);  // one affiliation message at kStartUs
   for (int i = 1; i <= 60; ++i) {

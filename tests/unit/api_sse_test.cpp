@@ -121,6 +121,8 @@ TEST_CASE("A chat message sent through the API is pushed as a message event") {
   out.attach(*response.event_stream);
 
   auto id = send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"hi <there>"})");
+  // A backend may push after it answered the POST (the XMPP server routes it).
+  events_eventually(out, 1);
   std::string text = out.text();
   REQUIRE(text.rfind("id: 1\nevent: message\ndata: {", 0) == 0);
   REQUIRE(text.size() > 2);
@@ -183,7 +185,9 @@ TEST_CASE("Events before the transport starts are kept; each stream counts its o
   CHECK(f.store().session_count(f.alice) == 0);
 }
 
-TEST_CASE("Room messages are pushed as room.message events with the room") {
+// not-gateway: expects MUC Light's affiliation events and the fixture's clock (room events on the
+// gateway: tests/e2e/e2e_xmpp_gateway.cpp).
+TEST_CASE("Room messages are pushed as room.message events with the room", "[not-gateway]") {
   ApiFixture f;
   auto stream = f.get("/sse").event_stream;
   REQUIRE(stream);
@@ -226,7 +230,8 @@ TEST_CASE("Room messages are pushed as room.message events with the room") {
   stream->close();
 }
 
-TEST_CASE("room.message events carry the body exactly as sent") {
+// not-gateway: Prosody writes carriage returns unescaped (read back as line feeds).
+TEST_CASE("room.message events carry the body exactly as sent", "[not-gateway]") {
   ApiFixture f;
   auto stream = f.get("/sse").event_stream;
   REQUIRE(stream);
@@ -395,7 +400,9 @@ std::vector<std::string> bodies(const std::vector<Event>& events) {
 
 }  // namespace
 
-TEST_CASE("Resumable streams replay what was missed after Last-Event-ID, then go live") {
+// not-gateway: the gateway keeps no event log: no resumable streams.
+TEST_CASE("Resumable streams replay what was missed after Last-Event-ID, then go live",
+          "[not-gateway]") {
   ApiFixture f(resumable());
   auto created = f.post("/rooms", R"({"name":"R","subject":"S"})", "bob@localhost");
   REQUIRE(created.status == 201);
@@ -443,7 +450,8 @@ TEST_CASE("Resumable streams replay what was missed after Last-Event-ID, then go
   }
 }
 
-TEST_CASE("Beyond sse.max_replay the stream starts with a reset") {
+// not-gateway: the gateway keeps no event log: no resumable streams.
+TEST_CASE("Beyond sse.max_replay the stream starts with a reset", "[not-gateway]") {
   ApiFixture f(resumable(2));
   auto first = open_stream(f, std::nullopt);
   send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"seen"})");
@@ -475,7 +483,8 @@ TEST_CASE("Beyond sse.max_replay the stream starts with a reset") {
   replayed->response.event_stream->close();
 }
 
-TEST_CASE("A Last-Event-ID that was never issued answers 400") {
+// not-gateway: the gateway keeps no event log: no resumable streams.
+TEST_CASE("A Last-Event-ID that was never issued answers 400", "[not-gateway]") {
   ApiFixture f(resumable());
   for (const std::string id : {"r999999", "r0", "banana", "", "17"}) {
     INFO(id);
@@ -507,7 +516,9 @@ TEST_CASE("Without sse.resume the Last-Event-ID header is ignored, as in Mongoos
   stream->response.event_stream->close();
 }
 
-TEST_CASE("A resumed stream replays exactly what the live stream would have pushed") {
+// not-gateway: the gateway keeps no event log: no resumable streams.
+TEST_CASE("A resumed stream replays exactly what the live stream would have pushed",
+          "[not-gateway]") {
   ApiFixture f(resumable());
   auto first = open_stream(f, std::nullopt);
   send_chat(f, "bob@localhost", R"({"to":"alice@localhost","body":"seen"})");

@@ -1,6 +1,8 @@
 // Archive queries (XEP-0313 with XEP-0059 paging) and their results.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "xmpp/mam.hpp"
 
 using mimrest::Jid;
+using mimrest::xmpp::clamp_to_datetimes;
 using mimrest::xmpp::is_chat_row;
 using mimrest::xmpp::mam_query;
 using mimrest::xmpp::mam_result;
@@ -66,6 +69,32 @@ TEST_CASE("forward paging: the strict start one microsecond later, the first pag
   CHECK(contains(xml, "to=\"room@conference.localhost\""));
   CHECK(contains(xml, "<field var=\"start\"><value>2023-11-14T22:13:20.001000Z</value>"));
   CHECK(contains(xml, "<max>5</max></set>"));
+}
+
+TEST_CASE("bounds outside what a query form can carry: dropped, or an empty page") {
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  MamPage page;
+  page.before_us = kMin;
+  CHECK_FALSE(clamp_to_datetimes(page));  // before the epoch: nothing
+  page.before_us = 0;
+  CHECK_FALSE(clamp_to_datetimes(page));
+  page = MamPage();
+  page.after_us = kMax;
+  CHECK_FALSE(clamp_to_datetimes(page));  // after year 9999: nothing
+
+  page = MamPage();
+  page.before_us = kMax;
+  page.after_us = kMin;
+  REQUIRE(clamp_to_datetimes(page));  // excludes nothing: no bounds
+  CHECK_FALSE(page.before_us);
+  CHECK_FALSE(page.after_us);
+
+  page.before_us = 1'700'000'000'000'000;
+  page.after_us = 1;
+  REQUIRE(clamp_to_datetimes(page));
+  CHECK(page.before_us == 1'700'000'000'000'000);
+  CHECK(page.after_us == 1);
 }
 
 TEST_CASE("a page continued from a message: its id, not its time") {

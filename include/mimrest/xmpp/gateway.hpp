@@ -49,6 +49,7 @@ struct MIMREST_EXPORT GatewayConfig {
   /// The server's domains (users live there). Others are refused as unknown.
   std::vector<std::string> domains = {"localhost"};
   /// The room service of a user's domain; "@HOST@" stands for the domain.
+  /// Empty: no rooms (the room routes answer "MUC Light server not found").
   std::string muc_service = "conference.@HOST@";
   /// A session with no request and no open event stream for this long is
   /// closed.
