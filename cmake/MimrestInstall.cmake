@@ -33,3 +33,30 @@ install(FILES "${PROJECT_BINARY_DIR}/mimrestConfig.cmake"
               "${PROJECT_BINARY_DIR}/mimrestConfigVersion.cmake"
               "${PROJECT_SOURCE_DIR}/cmake/MimrestDependencies.cmake"
         DESTINATION "${MIMREST_CMAKE_DIR}" COMPONENT ${MIMREST_DEV_COMPONENT})
+
+# mimrest.pc for builds that do not use CMake: the core library, its
+# dependencies for static linking in Requires.private. Relocatable (the
+# prefix is found from the file's own place, ${pcfiledir}), so that
+# `cmake --install --prefix` anywhere gives a working file.
+set(MIMREST_PC_DIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+if(IS_ABSOLUTE "${MIMREST_PC_DIR}")
+  message(FATAL_ERROR "mimrest.pc needs a CMAKE_INSTALL_LIBDIR relative to the prefix")
+endif()
+file(RELATIVE_PATH MIMREST_PC_PREFIX_FROM_PCDIR "/prefix/${MIMREST_PC_DIR}" "/prefix")
+foreach(kind LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${kind}}")
+    set(MIMREST_PC_${kind} "${CMAKE_INSTALL_${kind}}")
+  else()
+    set(MIMREST_PC_${kind} "\${prefix}/${CMAKE_INSTALL_${kind}}")
+  endif()
+endforeach()
+set(MIMREST_PC_THREAD_LIBS "${CMAKE_THREAD_LIBS_INIT}")
+set(MIMREST_PC_CFLAGS "")
+get_target_property(_mimrest_core_type mimrest_core TYPE)
+if(_mimrest_core_type STREQUAL "SHARED_LIBRARY")
+  # As the CMake targets give it (include/mimrest/export.hpp).
+  set(MIMREST_PC_CFLAGS " -DMIMREST_SHARED")
+endif()
+configure_file("${PROJECT_SOURCE_DIR}/cmake/mimrest.pc.in" "${PROJECT_BINARY_DIR}/mimrest.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/mimrest.pc" DESTINATION "${MIMREST_PC_DIR}"
+        COMPONENT ${MIMREST_DEV_COMPONENT})

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config clang-format
   libpugixml-dev rapidjson-dev libssl-dev libidn-dev
   libcpprest-dev libboost-dev libboost-system-dev libexpat1-dev
   catch2 openssl curl

@@ -12,6 +12,7 @@
 #include "mimrest/backend/backend.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/http.hpp"
 
 namespace mimrest {
@@ -19,7 +20,7 @@ namespace mimrest {
 /// Receives the one Response to a request.
 using Responder = Completion<Response>;
 
-class Api {
+class MIMREST_EXPORT Api {
  public:
   /// Throws std::invalid_argument for a configuration that check() rejects or
   /// a Backend without `passwords`.

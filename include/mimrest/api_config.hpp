@@ -12,12 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "mimrest/export.hpp"
+
 namespace mimrest {
 
 /// The unit of "timestamp" in SSE events (MongooseIM sends microseconds).
 enum class TimestampUnit { milliseconds, microseconds };
 
-struct SseConfig {
+struct MIMREST_EXPORT SseConfig {
   TimestampUnit timestamp_unit = TimestampUnit::microseconds;
   /// A comment line is written to an idle stream this often, so that a
   /// vanished client is noticed (the adapter's timer drives it).
@@ -34,7 +36,7 @@ struct SseConfig {
   std::size_t max_replay = 1000;
 };
 
-struct AuthConfig {
+struct MIMREST_EXPORT AuthConfig {
   /// Failed logins for one account from one client address within `window`
   /// beyond which further attempts answer 429 without a password check; ten
   /// times this for one address over all accounts. 0 turns throttling off.
@@ -45,7 +47,7 @@ struct AuthConfig {
   std::size_t max_tracked = 100000;
 };
 
-struct TokenConfig {
+struct MIMREST_EXPORT TokenConfig {
   /// Bearer tokens: POST /tokens, POST /tokens/refresh, DELETE /tokens and
   /// `Authorization: Bearer` (needs Backend::tokens).
   bool enabled = false;
@@ -55,13 +57,13 @@ struct TokenConfig {
 
 /// A fixed document served under the base path without authentication (GET
 /// and HEAD), for example a browser page that uses the API.
-struct StaticPage {
+struct MIMREST_EXPORT StaticPage {
   std::string path;  ///< below the base path, e.g. "/demo"
   std::string content_type;
   std::string body;
 };
 
-struct ApiConfig {
+struct MIMREST_EXPORT ApiConfig {
   std::string base_path = "/api";
   /// The route groups that are on, by name (see Api::group_names()); nullopt:
   /// every group. A group whose backend capability is missing is off anyway.
@@ -99,6 +101,6 @@ struct ApiConfig {
 };
 
 /// Microseconds since the epoch by the system clock.
-std::int64_t system_now_us();
+MIMREST_EXPORT std::int64_t system_now_us();
 
 }  // namespace mimrest

@@ -10,12 +10,14 @@
 #include <utility>
 #include <vector>
 
+#include "mimrest/export.hpp"
+
 namespace mimrest {
 
 class SseStream;
 
 /// Header fields in arrival order; names compare case-insensitively.
-class Headers {
+class MIMREST_EXPORT Headers {
  public:
   using Field = std::pair<std::string, std::string>;
 
@@ -36,9 +38,9 @@ class Headers {
 };
 
 /// ASCII case-insensitive equality, as header names and auth schemes need.
-bool iequals(std::string_view a, std::string_view b) noexcept;
+MIMREST_EXPORT bool iequals(std::string_view a, std::string_view b) noexcept;
 
-struct Request {
+struct MIMREST_EXPORT Request {
   std::string method;  ///< "GET", "POST", ... (upper case)
   std::string path;    ///< still percent-encoded, without the query
   std::string query;   ///< after '?', without it; empty when there is none
@@ -49,7 +51,7 @@ struct Request {
   std::string remote_address;
 };
 
-struct Response {
+struct MIMREST_EXPORT Response {
   int status = 200;
   Headers headers;
   std::string body;

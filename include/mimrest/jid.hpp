@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 
 namespace mimrest {
 
@@ -22,13 +23,13 @@ enum class JidError {
 };
 
 /// A short English description of the error, for logs and messages.
-std::string_view to_string(JidError error) noexcept;
+MIMREST_EXPORT std::string_view to_string(JidError error) noexcept;
 
 /// A prepared JID: localpart (nodeprep), domain (nameprep, lower case; or an
 /// IPv6 address in brackets, RFC 7622) and resource (resourceprep). Two Jids
 /// are equal when their prepared forms are. Immutable value type, safe to
 /// share between threads.
-class Jid {
+class MIMREST_EXPORT Jid {
  public:
   /// Each part is limited to this many bytes after preparation (RFC 7622).
   static constexpr std::size_t max_part_bytes = 1023;
@@ -58,7 +59,7 @@ class Jid {
     return a.local_ == b.local_ && a.domain_ == b.domain_ && a.resource_ == b.resource_;
   }
   friend bool operator!=(const Jid& a, const Jid& b) noexcept { return !(a == b); }
-  friend bool operator<(const Jid& a, const Jid& b) noexcept;
+  friend MIMREST_EXPORT bool operator<(const Jid& a, const Jid& b) noexcept;
 
  private:
   Jid() = default;
@@ -68,11 +69,11 @@ class Jid {
 };
 
 /// Prepares a localpart alone (nodeprep + the RFC 7622 checks), for room IDs.
-Expected<std::string, JidError> prepare_localpart(std::string_view local);
+MIMREST_EXPORT Expected<std::string, JidError> prepare_localpart(std::string_view local);
 
 }  // namespace mimrest
 
 template <>
-struct std::hash<mimrest::Jid> {
+struct MIMREST_EXPORT std::hash<mimrest::Jid> {
   std::size_t operator()(const mimrest::Jid& jid) const noexcept;
 };

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "mimrest/api_config.hpp"
+#include "mimrest/export.hpp"
 
 namespace mimrest {
 
@@ -23,7 +24,7 @@ namespace mimrest {
 /// AuthConfig::max_tracked counters of each kind are kept, the least
 /// recently touched forgotten first (so a flood of distinct addresses or
 /// names cannot grow it). Thread-safe.
-class LoginThrottle {
+class MIMREST_EXPORT LoginThrottle {
  public:
   explicit LoginThrottle(AuthConfig config);
 

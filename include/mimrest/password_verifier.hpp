@@ -11,6 +11,7 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
@@ -23,7 +24,7 @@ using VerifyResult = Expected<bool, Failure>;
 /// What a login gives the rest of the request: whether the password was
 /// right and, when the backend keeps something for the user (a session), that
 /// state, which every later operation of the request receives in its Caller.
-struct Login {
+struct MIMREST_EXPORT Login {
   bool accepted = false;
   std::shared_ptr<LoginState> state;
 };
@@ -35,7 +36,7 @@ using LoginResult = Expected<Login, Failure>;
 /// arguments are valid only during the call. Called concurrently from many
 /// threads. Compare secrets in constant time, and spend the same work on an
 /// unknown user as on a wrong password (ScramPasswordVerifier does both).
-class PasswordVerifier {
+class MIMREST_EXPORT PasswordVerifier {
  public:
   virtual ~PasswordVerifier() = default;
   virtual void async_verify(const Jid& user, std::string_view password,

@@ -14,13 +14,14 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 #include "mimrest/password_verifier.hpp"
 
 namespace mimrest {
 
 /// What a server stores instead of the password. Byte strings, not base64.
-struct ScramCredentials {
+struct MIMREST_EXPORT ScramCredentials {
   std::string salt;
   unsigned iterations = 0;
   std::string stored_key;  ///< SHA-256(HMAC(SaltedPassword, "Client Key"))
@@ -28,13 +29,15 @@ struct ScramCredentials {
 };
 
 /// Derives credentials with PBKDF2-HMAC-SHA256 and a fresh random 16-byte salt.
-ScramCredentials make_scram_credentials(std::string_view password, unsigned iterations = 4096);
+MIMREST_EXPORT ScramCredentials make_scram_credentials(std::string_view password,
+                                                       unsigned iterations = 4096);
 /// The same with a given salt (tests, migrations).
-ScramCredentials make_scram_credentials(std::string_view password, std::string_view salt,
-                                        unsigned iterations);
+MIMREST_EXPORT ScramCredentials make_scram_credentials(std::string_view password,
+                                                       std::string_view salt, unsigned iterations);
 
 /// Whether `password` matches; the final comparison is constant-time.
-bool check_scram_password(const ScramCredentials& credentials, std::string_view password);
+MIMREST_EXPORT bool check_scram_password(const ScramCredentials& credentials,
+                                         std::string_view password);
 
 using CredentialsResult = Expected<std::optional<ScramCredentials>, Failure>;
 
@@ -42,7 +45,7 @@ using CredentialsResult = Expected<std::optional<ScramCredentials>, Failure>;
 /// domain. The lookup finishes through its Completion (completion.hpp):
 /// exactly once, inline or later, from any thread; the JID is valid only
 /// during the call. Called concurrently from many threads.
-class ScramCredentialStore {
+class MIMREST_EXPORT ScramCredentialStore {
  public:
   virtual ~ScramCredentialStore() = default;
   virtual void async_find(const Jid& user, Completion<CredentialsResult> done) = 0;
@@ -65,7 +68,7 @@ class SyncScramCredentialStore : public ScramCredentialStore, protected SyncCall
 /// iterations (use the iteration count the store uses), so that it costs the
 /// same time as a wrong password and the answer cannot tell them apart. The
 /// hashing runs on the thread that completes the store's lookup.
-class ScramPasswordVerifier final : public PasswordVerifier {
+class MIMREST_EXPORT ScramPasswordVerifier final : public PasswordVerifier {
  public:
   explicit ScramPasswordVerifier(ScramCredentialStore& store, unsigned dummy_iterations = 4096);
   void async_verify(const Jid& user, std::string_view password,

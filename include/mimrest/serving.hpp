@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "mimrest/api.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/http.hpp"
 #include "mimrest/sse.hpp"
 
@@ -27,12 +28,12 @@ namespace mimrest {
 /// connection management) and must not be copied out of a Response:
 /// Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, TE,
 /// Trailer.
-bool is_transport_header(std::string_view name) noexcept;
+MIMREST_EXPORT bool is_transport_header(std::string_view name) noexcept;
 
 /// Tracks one server's requests and event streams, and is the adapter's
 /// only way to the Api, so that nothing reaches the Api once stop() has
 /// returned (the host may then destroy it). Thread-safe.
-class ServingGate {
+class MIMREST_EXPORT ServingGate {
  public:
   explicit ServingGate(const Api& api);
   ~ServingGate();

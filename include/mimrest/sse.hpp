@@ -16,12 +16,14 @@
 #include "mimrest/api_config.hpp"
 #include "mimrest/backend/event_log.hpp"
 #include "mimrest/backend/sessions.hpp"
+#include "mimrest/export.hpp"
 
 namespace mimrest {
 
 /// Formats one SSE event: "id: ID\nevent: NAME\ndata: DATA\n\n" (DATA has no
 /// newlines: it is compact JSON).
-std::string format_sse_event(std::string_view id, std::string_view event, std::string_view data);
+MIMREST_EXPORT std::string format_sse_event(std::string_view id, std::string_view event,
+                                            std::string_view data);
 
 /// The stream is the StanzaSink of the user's session: the backend delivers
 /// to it from any thread. Chat messages become "message" events, groupchat
@@ -40,7 +42,7 @@ std::string format_sse_event(std::string_view id, std::string_view event, std::s
 /// them. close() ends the backend session (the user goes offline), is
 /// idempotent, and wakes the transport once more so that it ends the
 /// response.
-class SseStream final : public StanzaSink {
+class MIMREST_EXPORT SseStream final : public StanzaSink {
  public:
   struct Options {
     TimestampUnit timestamp_unit = TimestampUnit::microseconds;
@@ -125,7 +127,7 @@ class SseStream final : public StanzaSink {
 
 /// The event id of a resumable stream for an archive sequence ("r42"), and
 /// back (nullopt for text that no stream could have sent).
-std::string sse_event_id(std::uint64_t sequence);
-std::optional<std::uint64_t> parse_sse_event_id(std::string_view id);
+MIMREST_EXPORT std::string sse_event_id(std::uint64_t sequence);
+MIMREST_EXPORT std::optional<std::uint64_t> parse_sse_event_id(std::string_view id);
 
 }  // namespace mimrest

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 
 namespace mimrest {
 
@@ -16,7 +17,7 @@ enum class StanzaError {
   not_a_message,    ///< the root element is not <message>
 };
 
-std::string_view to_string(StanzaError error) noexcept;
+MIMREST_EXPORT std::string_view to_string(StanzaError error) noexcept;
 
 enum class MessageEncoding {
   automatic,  ///< room encoding for type="groupchat", chat encoding otherwise
@@ -24,7 +25,7 @@ enum class MessageEncoding {
   room,       ///< {id, from, timestamp, type, ...}
 };
 
-struct JsonOptions {
+struct MIMREST_EXPORT JsonOptions {
   std::int64_t timestamp = 0;  ///< written as is (the caller picks ms or us)
   MessageEncoding encoding = MessageEncoding::automatic;
   /// SSE shape: room messages also carry "room" (the bare room ID).
@@ -33,20 +34,20 @@ struct JsonOptions {
 
 /// Converts one <message> stanza to a compact JSON object. Pure and
 /// thread-safe; never throws on bad input.
-Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
-                                                   const JsonOptions& options);
+MIMREST_EXPORT Expected<std::string, StanzaError> message_to_json(std::string_view stanza_xml,
+                                                                  const JsonOptions& options);
 
 /// The value of a message's type attribute, as far as the API cares.
 enum class MessageType { chat, groupchat, other };
 
-struct TypedMessageJson {
+struct MIMREST_EXPORT TypedMessageJson {
   MessageType type;
   std::string json;
 };
 
 /// message_to_json that also tells the message's type, from the same single
 /// parse: for callers that pick what to do by type (SSE pushes).
-Expected<TypedMessageJson, StanzaError> typed_message_to_json(std::string_view stanza_xml,
-                                                              const JsonOptions& options);
+MIMREST_EXPORT Expected<TypedMessageJson, StanzaError> typed_message_to_json(
+    std::string_view stanza_xml, const JsonOptions& options);
 
 }  // namespace mimrest

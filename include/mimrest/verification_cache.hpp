@@ -10,12 +10,13 @@
 #include <memory>
 #include <string_view>
 
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 #include "mimrest/password_verifier.hpp"
 
 namespace mimrest {
 
-struct VerificationCacheOptions {
+struct MIMREST_EXPORT VerificationCacheOptions {
   std::size_t max_entries = 10000;
   std::chrono::seconds time_to_live{60};
   /// Monotonic clock, replaceable for tests.
@@ -33,7 +34,7 @@ struct VerificationCacheOptions {
 /// beyond `max_entries`. A hit completes inline; a miss asks `inner` and
 /// completes when it does, on its thread. The cache's state lives as long as
 /// a verification in flight needs it, even past this object.
-class CachingPasswordVerifier final : public PasswordVerifier {
+class MIMREST_EXPORT CachingPasswordVerifier final : public PasswordVerifier {
  public:
   CachingPasswordVerifier(PasswordVerifier& inner, VerificationCacheOptions options = {});
   ~CachingPasswordVerifier() override;

@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/token_store.hpp"
 
 namespace mimrest::memory::detail {
@@ -16,7 +17,7 @@ namespace mimrest::memory::detail {
 /// revocation are atomic. Expired records are purged whenever new ones are
 /// issued, so the table holds only live tokens (and spent refresh tokens
 /// until they expire, to detect a replay).
-class TokenTable final : public SyncTokenStore<NullMutex> {
+class MIMREST_TEST_EXPORT TokenTable final : public SyncTokenStore<NullMutex> {
  public:
   TokenChangeResult issue(const std::vector<TokenRecord>& records, std::int64_t now_us) override;
   TokenLookupResult find(const std::string& hash, std::int64_t now_us) override;

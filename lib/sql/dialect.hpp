@@ -9,11 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
+
 namespace mimrest::sql::detail {
 
 enum class DialectType { sqlite, postgresql };
 
-struct Dialect {
+struct MIMREST_TEST_EXPORT Dialect {
   DialectType type;
   /// Starts a write transaction. SQLite takes the database's write lock at
   /// once (IMMEDIATE), so a transaction never fails half-way for a lock.

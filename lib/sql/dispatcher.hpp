@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/sessions.hpp"
 #include "mimrest/jid.hpp"
 #include "sql/session_table.hpp"
@@ -64,7 +65,7 @@ struct Batch {
 /// read from the database. Without (SQLite: this process's writer is the
 /// only one that delivers), stanzas go out in the order they are published
 /// and a gap in the default stream is skipped.
-class Dispatcher : public SessionWatcher {
+class MIMREST_TEST_EXPORT Dispatcher : public SessionWatcher {
  public:
   /// `watermark`: where the default stream stands.
   Dispatcher(const SessionTable& sessions, std::uint64_t watermark, bool fill_gaps);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "sql/connection.hpp"
 
 namespace mimrest::sql::detail {
@@ -27,7 +28,7 @@ class PgConnection : public Connection {
 
 /// Connects within `timeout` (however many addresses the host has); throws
 /// DbError(unavailable) with libpq's message when it cannot.
-std::unique_ptr<PgConnection> open_postgresql(const std::string& url,
-                                              std::chrono::milliseconds timeout);
+MIMREST_TEST_EXPORT std::unique_ptr<PgConnection> open_postgresql(
+    const std::string& url, std::chrono::milliseconds timeout);
 
 }  // namespace mimrest::sql::detail

@@ -2,6 +2,7 @@
 // dialects (types through Dialect::ddl).
 #pragma once
 
+#include "core/detail/test_export.hpp"
 #include "sql/connection.hpp"
 
 namespace mimrest::sql::detail {
@@ -14,9 +15,9 @@ inline constexpr int kSchemaVersion = 2;
 /// one. Throws DbError with a readable message for a database that belongs
 /// to another application or has a newer schema. Safe when several processes
 /// open one database at once.
-void migrate(Connection& db);
+MIMREST_TEST_EXPORT void migrate(Connection& db);
 
 /// The schema version of the database (0 when it has none).
-int schema_version(Connection& db);
+MIMREST_TEST_EXPORT int schema_version(Connection& db);
 
 }  // namespace mimrest::sql::detail

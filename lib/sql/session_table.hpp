@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/sessions.hpp"
 #include "mimrest/jid.hpp"
 
@@ -38,7 +39,7 @@ class SessionWatcher {
 
 /// Thread-safe. The mutex guards the table only and is never held while a
 /// sink runs: a sink may open or close sessions, even its own.
-class SessionTable final : public SessionManager {
+class MIMREST_TEST_EXPORT SessionTable final : public SessionManager {
  public:
   SessionTable();
   ~SessionTable() override;

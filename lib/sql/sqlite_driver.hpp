@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "core/detail/test_export.hpp"
 #include "sql/connection.hpp"
 
 namespace mimrest::sql::detail {
@@ -26,6 +27,6 @@ struct SqliteOptions {
 };
 
 /// Opens a connection; throws DbError with a readable message on failure.
-std::unique_ptr<Connection> open_sqlite(const SqliteOptions& options);
+MIMREST_TEST_EXPORT std::unique_ptr<Connection> open_sqlite(const SqliteOptions& options);
 
 }  // namespace mimrest::sql::detail

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/error.hpp"
 #include "sql/connection.hpp"
 #include "sql/dispatcher.hpp"
@@ -255,7 +256,7 @@ struct StoreOptions {
   std::function<void(Connection&, WriteContext&)> on_commit;
 };
 
-class Store {
+class MIMREST_TEST_EXPORT Store {
  public:
   /// Starts the threads; `writer` is the already open (and migrated) writer
   /// connection.

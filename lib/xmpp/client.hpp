@@ -31,6 +31,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
 #include "mimrest/jid.hpp"
@@ -42,7 +43,7 @@ class context;
 
 namespace mimrest::xmpp {
 
-struct ClientOptions {
+struct MIMREST_TEST_EXPORT ClientOptions {
   /// TCP host (IP literal or name) of the server's c2s listener.
   std::string host;
   std::uint16_t port = 5222;
@@ -70,8 +71,8 @@ struct ClientOptions {
 /// A TLS client context for ClientOptions::tls_context: TLS 1.2 at least,
 /// peer verification against `ca_file` (empty: OpenSSL's default paths).
 /// The error names the file when it cannot be loaded.
-Expected<std::shared_ptr<boost::asio::ssl::context>, std::string> make_tls_context(
-    const std::string& ca_file);
+MIMREST_TEST_EXPORT Expected<std::shared_ptr<boost::asio::ssl::context>, std::string>
+make_tls_context(const std::string& ca_file);
 
 enum class LoginError {
   not_authorized,  ///< the server refused the credentials (SASL failure)
@@ -80,12 +81,12 @@ enum class LoginError {
   protocol,        ///< the server said something that makes no sense here
 };
 
-std::string_view to_string(LoginError error) noexcept;
+MIMREST_TEST_EXPORT std::string_view to_string(LoginError error) noexcept;
 
 /// The bound full JID.
 using LoginResult = Expected<Jid, LoginError>;
 
-struct IqFailure {
+struct MIMREST_TEST_EXPORT IqFailure {
   enum class Kind {
     error_reply,  ///< the reply is type="error"; `condition` is its defined condition
     timeout,      ///< no reply within ClientOptions::iq_timeout
@@ -111,7 +112,7 @@ struct IqFailure {
 /// The type="result" reply.
 using IqResult = Expected<Stanza, IqFailure>;
 
-struct CloseReason {
+struct MIMREST_TEST_EXPORT CloseReason {
   enum class Kind {
     closed_by_us,      ///< close()
     closed_by_server,  ///< the server ended the stream (</stream:stream>)
@@ -124,9 +125,9 @@ struct CloseReason {
   std::string detail;
 };
 
-std::string_view to_string(CloseReason::Kind kind) noexcept;
+MIMREST_TEST_EXPORT std::string_view to_string(CloseReason::Kind kind) noexcept;
 
-class Client : public std::enable_shared_from_this<Client> {
+class MIMREST_TEST_EXPORT Client : public std::enable_shared_from_this<Client> {
  public:
   struct Handlers {
     /// Each <message/> and <presence/> the server sends after login.

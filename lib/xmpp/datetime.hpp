@@ -8,14 +8,16 @@
 #include <string>
 #include <string_view>
 
+#include "core/detail/test_export.hpp"
+
 namespace mimrest::xmpp {
 
 /// "CCYY-MM-DDThh:mm:ss[.sss...](Z|(+|-)hh:mm)" as microseconds since the
 /// epoch (UTC); digits of a fraction past the sixth are dropped. nullopt for
 /// anything else.
-std::optional<std::int64_t> parse_datetime_us(std::string_view text);
+MIMREST_TEST_EXPORT std::optional<std::int64_t> parse_datetime_us(std::string_view text);
 
 /// "CCYY-MM-DDThh:mm:ss.ffffffZ" (UTC, microseconds).
-std::string format_datetime_us(std::int64_t us);
+MIMREST_TEST_EXPORT std::string format_datetime_us(std::int64_t us);
 
 }  // namespace mimrest::xmpp

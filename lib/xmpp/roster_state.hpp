@@ -11,6 +11,7 @@
 
 #include <pugixml.hpp>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/roster.hpp"
 #include "mimrest/jid.hpp"
 
@@ -18,7 +19,7 @@ namespace mimrest::xmpp {
 
 inline constexpr std::string_view kRosterNs = "jabber:iq:roster";
 
-class RosterState {
+class MIMREST_TEST_EXPORT RosterState {
  public:
   /// Replaces the items with those of a roster result's <query/>.
   void reset(pugi::xml_node query);

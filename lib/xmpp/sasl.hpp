@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/expected.hpp"
 
 namespace mimrest::xmpp {
@@ -15,19 +16,20 @@ namespace mimrest::xmpp {
 enum class SaslMechanism { scram_sha_256, scram_sha_1, plain };
 
 /// "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN".
-std::string_view to_string(SaslMechanism mechanism) noexcept;
+MIMREST_TEST_EXPORT std::string_view to_string(SaslMechanism mechanism) noexcept;
 
 /// The best offered mechanism: SCRAM-SHA-256, then SCRAM-SHA-1, then PLAIN
 /// only when `tls` (the stream is encrypted; PLAIN sends the password).
-std::optional<SaslMechanism> choose_mechanism(const std::vector<std::string>& offered, bool tls);
+MIMREST_TEST_EXPORT std::optional<SaslMechanism> choose_mechanism(
+    const std::vector<std::string>& offered, bool tls);
 
 /// SASLprep (RFC 4013) of a user name or password for authentication: ASCII
 /// without control characters as it is, anything else through GNU Libidn's
 /// profile; nullopt when the profile refuses the text.
-std::optional<std::string> saslprep(std::string_view text);
+MIMREST_TEST_EXPORT std::optional<std::string> saslprep(std::string_view text);
 
 /// The PLAIN message: no authorization identity, the user name, the password.
-std::string plain_message(std::string_view username, std::string_view password);
+MIMREST_TEST_EXPORT std::string plain_message(std::string_view username, std::string_view password);
 
 /// Why a SCRAM exchange cannot go on.
 enum class ScramError {
@@ -40,11 +42,11 @@ enum class ScramError {
   wrong_state,       ///< a step out of order
 };
 
-std::string_view to_string(ScramError error) noexcept;
+MIMREST_TEST_EXPORT std::string_view to_string(ScramError error) noexcept;
 
 /// One SCRAM exchange: client-first -> server-first -> client-final ->
 /// server-final. Not synchronised.
-class ScramClient {
+class MIMREST_TEST_EXPORT ScramClient {
  public:
   /// More iterations than this are refused: the server would make the client
   /// spend seconds of CPU (a denial of service); real servers use 4096 to

@@ -18,6 +18,8 @@
 
 #include <pugixml.hpp>
 
+#include "core/detail/test_export.hpp"
+
 namespace mimrest::xmpp {
 
 /// Namespaces the client core uses.
@@ -37,7 +39,7 @@ inline constexpr std::string_view xml = "http://www.w3.org/XML/1998/namespace";
 /// An element and its subtree. Movable and copyable (a copy is deep); a
 /// moved-from or default-constructed Stanza is empty. Not synchronised: one
 /// thread at a time.
-class Stanza {
+class MIMREST_TEST_EXPORT Stanza {
  public:
   /// An empty stanza (no element).
   Stanza();
@@ -96,22 +98,24 @@ class Stanza {
 
 /// The namespace of `node`: its own xmlns, else its nearest ancestor's, else
 /// jabber:client (the stream's default).
-std::string_view namespace_of(pugi::xml_node node);
+MIMREST_TEST_EXPORT std::string_view namespace_of(pugi::xml_node node);
 
 /// The first child element of `parent` named `name` in namespace `xmlns`.
-pugi::xml_node child_element(pugi::xml_node parent, std::string_view name, std::string_view xmlns);
+MIMREST_TEST_EXPORT pugi::xml_node child_element(pugi::xml_node parent, std::string_view name,
+                                                 std::string_view xmlns);
 
 /// Appends an element to `parent`, with an xmlns attribute when `xmlns` is
 /// not empty and differs from the parent's namespace.
-pugi::xml_node append_element(pugi::xml_node parent, std::string_view name,
-                              std::string_view xmlns = {});
+MIMREST_TEST_EXPORT pugi::xml_node append_element(pugi::xml_node parent, std::string_view name,
+                                                  std::string_view xmlns = {});
 
 /// The text children of `node`, concatenated.
-std::string text_of(pugi::xml_node node);
+MIMREST_TEST_EXPORT std::string text_of(pugi::xml_node node);
 
 /// The defined condition of an <error/> (stanza error) or <stream:error/>:
 /// the name of its first child element in the namespace of the conditions,
 /// or empty.
-std::string error_condition(pugi::xml_node error, std::string_view conditions_xmlns);
+MIMREST_TEST_EXPORT std::string error_condition(pugi::xml_node error,
+                                                std::string_view conditions_xmlns);
 
 }  // namespace mimrest::xmpp

@@ -19,12 +19,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/detail/test_export.hpp"
 #include "xmpp/stanza.hpp"
 
 namespace mimrest::xmpp {
 
 /// Attributes of the peer's <stream:stream> start tag.
-struct StreamHeader {
+struct MIMREST_TEST_EXPORT StreamHeader {
   std::string id;
   std::string from;
   std::string to;
@@ -42,11 +43,11 @@ enum class StreamError {
   too_deep,           ///< elements nested beyond max_depth (policy-violation)
 };
 
-std::string_view to_string(StreamError error) noexcept;
+MIMREST_TEST_EXPORT std::string_view to_string(StreamError error) noexcept;
 /// The RFC 6120 stream error condition for `error` ("not-well-formed", ...).
-std::string_view stream_error_condition(StreamError error) noexcept;
+MIMREST_TEST_EXPORT std::string_view stream_error_condition(StreamError error) noexcept;
 
-struct StreamEvent {
+struct MIMREST_TEST_EXPORT StreamEvent {
   enum class Kind {
     need_more,  ///< every byte given so far is parsed: append() more
     header,     ///< `header` holds the stream header
@@ -64,7 +65,7 @@ struct StreamEvent {
   std::size_t bytes = 0;
 };
 
-struct StreamLimits {
+struct MIMREST_TEST_EXPORT StreamLimits {
   /// Bytes of one top-level element, from the '<' of its start tag to the
   /// '>' of its end tag. The stream header is held to it too.
   std::size_t max_stanza_bytes = 1 << 20;
@@ -73,7 +74,7 @@ struct StreamLimits {
 };
 
 /// Not synchronised: one thread at a time (the client's strand).
-class StreamParser {
+class MIMREST_TEST_EXPORT StreamParser {
  public:
   /// `content_namespace` is the default namespace the stream header must
   /// declare (jabber:client for a client-to-server stream).

@@ -66,7 +66,8 @@ void archive_results(const Stanza& message) {
     // Only the archive asked may answer.
     const std::string from(message.attribute("from"));
     if (archive) {
-      MIMREST_FUZZ_CHECK(Jid::parse(from).has_value() && *Jid::parse(from) == *archive, std::string());
+      MIMREST_FUZZ_CHECK(Jid::parse(from).has_value() && *Jid::parse(from) == *archive,
+                         std::string());
     }
     check_message(row->stanza_xml, mimrest::MessageEncoding::chat);
     const std::string api = xmpp::as_api_message(row->stanza_xml);
@@ -76,7 +77,8 @@ void archive_results(const Stanza& message) {
     const xmpp::RoomRow shown = xmpp::room_row(row->stanza_xml, room());
     if (shown.shown) {
       check_message(shown.stanza_xml, mimrest::MessageEncoding::room);
-      MIMREST_FUZZ_CHECK(xmpp::room_row(shown.stanza_xml, room()).stanza_xml == shown.stanza_xml, std::string());
+      MIMREST_FUZZ_CHECK(xmpp::room_row(shown.stanza_xml, room()).stanza_xml == shown.stanza_xml,
+                         std::string());
     }
   }
 }
@@ -84,7 +86,8 @@ void archive_results(const Stanza& message) {
 void stamps(pugi::xml_node node) {
   for (pugi::xml_node child = node.first_child(); child; child = child.next_sibling()) {
     if (auto stamp = xmpp::parse_datetime_us(child.attribute("stamp").value())) {
-      MIMREST_FUZZ_CHECK(xmpp::parse_datetime_us(xmpp::format_datetime_us(*stamp)) == stamp, std::string());
+      MIMREST_FUZZ_CHECK(xmpp::parse_datetime_us(xmpp::format_datetime_us(*stamp)) == stamp,
+                         std::string());
     }
     stamps(child);
   }
@@ -97,8 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parser.append(header);
   parser.append(std::string_view(reinterpret_cast<const char*>(data), size));
   xmpp::RosterState roster;
-  for (StreamEvent event = parser.next(); event.kind == StreamEvent::Kind::header ||
-                                          event.kind == StreamEvent::Kind::element;
+  for (StreamEvent event = parser.next();
+       event.kind == StreamEvent::Kind::header || event.kind == StreamEvent::Kind::element;
        event = parser.next()) {
     if (event.kind != StreamEvent::Kind::element) {
       continue;

@@ -256,12 +256,18 @@ class OwnXmppServer {
     server_.ca_file = env.at("XMPP_CA");
     server_.auth = env.count("XMPP_AUTH") != 0 ? env.at("XMPP_AUTH") : "";
   }
-  ~OwnXmppServer() { run_program({"/bin/bash", server_.script, "stop", server_.dir}, true); }
+  ~OwnXmppServer() {
+    run_program({"/bin/bash", server_.script, "stop", server_.dir}, true);
+  }
   OwnXmppServer(const OwnXmppServer&) = delete;
   OwnXmppServer& operator=(const OwnXmppServer&) = delete;
 
-  bool started() const { return started_; }
-  const XmppServer& server() const { return server_; }
+  bool started() const {
+    return started_;
+  }
+  const XmppServer& server() const {
+    return server_;
+  }
 
  private:
   XmppServer server_;

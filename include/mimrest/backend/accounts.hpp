@@ -10,6 +10,7 @@
 
 #include "mimrest/backend/error.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
@@ -22,13 +23,13 @@ enum class AccountError {
   not_found,
 };
 
-std::string_view to_string(AccountError error) noexcept;
+MIMREST_EXPORT std::string_view to_string(AccountError error) noexcept;
 /// A short English description of any account error, Failures included.
-std::string_view to_string(const Error<AccountError>& error) noexcept;
+MIMREST_EXPORT std::string_view to_string(const Error<AccountError>& error) noexcept;
 
 using AccountResult = Expected<void, Error<AccountError>>;
 
-class Accounts {
+class MIMREST_EXPORT Accounts {
  public:
   virtual ~Accounts() = default;
 

@@ -14,12 +14,13 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
 
 /// One archived message.
-struct ArchivedMessage {
+struct MIMREST_EXPORT ArchivedMessage {
   std::string archive_id;     ///< unique within its archive; opaque (see ArchiveQuery)
   std::int64_t timestamp_us;  ///< when it was archived, microseconds since epoch
   std::string stanza_xml;     ///< the <message/> as archived
@@ -38,7 +39,7 @@ struct ArchivedMessage {
 /// stores whole seconds has many). The Api sends an id only together with the
 /// time of that message, so an archive that no longer knows the id (or does
 /// not use ids) bounds that side by the time.
-struct ArchiveQuery {
+struct MIMREST_EXPORT ArchiveQuery {
   Caller owner;                               ///< whose archive (the caller)
   std::optional<Jid> with;                    ///< only messages exchanged with this bare JID
   std::optional<std::int64_t> before_us;      ///< only messages strictly older
@@ -53,7 +54,7 @@ using ArchiveResult = Expected<std::vector<ArchivedMessage>, Failure>;
 /// Reads users' archives. The operation finishes through its Completion
 /// (completion.hpp): exactly once, inline or later, from any thread. The query
 /// is valid only during the call. Called concurrently from many threads.
-class MessageArchive {
+class MIMREST_EXPORT MessageArchive {
  public:
   virtual ~MessageArchive() = default;
   virtual void async_messages(const ArchiveQuery& query, Completion<ArchiveResult> done) = 0;

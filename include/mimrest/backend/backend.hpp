@@ -16,6 +16,7 @@
 #include "mimrest/backend/roster.hpp"
 #include "mimrest/backend/sessions.hpp"
 #include "mimrest/backend/token_store.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/password_verifier.hpp"
 
 /// The one list of backend capabilities: X(interface, Backend member). The
@@ -39,7 +40,7 @@ namespace mimrest {
 /// the messages group, `roster` contacts, `muc_light` the rooms* groups,
 /// `sessions` sse, `tokens` Bearer tokens (when enabled in ApiConfig) and
 /// `events` resumable event streams (when enabled).
-struct Backend {
+struct MIMREST_EXPORT Backend {
 #define MIMREST_BACKEND_MEMBER(Interface, member) Interface* member = nullptr;
   MIMREST_BACKEND_CAPABILITIES(MIMREST_BACKEND_MEMBER)
 #undef MIMREST_BACKEND_MEMBER

@@ -7,13 +7,14 @@
 #include <memory>
 #include <utility>
 
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
 
 /// What a backend keeps of a successful login, handed back with every later
 /// operation of the request. Backends derive their own; most keep nothing.
-class LoginState {
+class MIMREST_EXPORT LoginState {
  public:
   virtual ~LoginState() = default;
 };
@@ -24,7 +25,7 @@ class LoginState {
 /// keeps login state reads login(). A plain Jid converts to a Caller without
 /// login state (tests, command-line tools, a Bearer token: the backend then
 /// finds what it needs by the JID).
-class Caller : public Jid {
+class MIMREST_EXPORT Caller : public Jid {
  public:
   Caller(Jid user,
          std::shared_ptr<LoginState> login = nullptr)  // NOLINT(google-explicit-constructor)

@@ -9,6 +9,8 @@
 #include <utility>
 #include <variant>
 
+#include "mimrest/export.hpp"
+
 namespace mimrest {
 
 /// A failure of the backend itself rather than of the request.
@@ -17,7 +19,7 @@ enum class Failure {
   unavailable,  ///< out of service for now (a lost connection): answered 503
 };
 
-std::string_view to_string(Failure failure) noexcept;
+MIMREST_EXPORT std::string_view to_string(Failure failure) noexcept;
 
 /// The error of an operation of an interface whose own cases are `Case` (an
 /// enum, or a struct with details): either one of those, or a Failure. Both

@@ -19,12 +19,13 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
 
 /// One archived message as the user's live stream would have received it.
-struct LoggedEvent {
+struct MIMREST_EXPORT LoggedEvent {
   std::uint64_t sequence = 0;
   std::int64_t timestamp_us = 0;  ///< when it was archived
   std::string stanza_xml;         ///< type="chat", or type="groupchat" from room/sender
@@ -36,7 +37,7 @@ using SequenceResult = Expected<std::uint64_t, Failure>;
 /// Every async_ operation finishes through its Completion (completion.hpp):
 /// exactly once, inline or later, from any thread; arguments are valid only
 /// during the call. Called concurrently from many threads.
-class EventLog {
+class MIMREST_EXPORT EventLog {
  public:
   virtual ~EventLog() = default;
   /// The messages of `user`'s one-to-one archive and of the archives of the

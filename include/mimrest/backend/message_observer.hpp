@@ -5,6 +5,7 @@
 #pragma once
 
 #include "mimrest/backend/archive.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
@@ -12,7 +13,7 @@ namespace mimrest {
 /// Called after the message is stored (committed), from the backend's
 /// threads, concurrently, with no backend lock held. Keep it quick (the
 /// backend's delivery waits for it) and do not throw.
-class MessageObserver {
+class MIMREST_EXPORT MessageObserver {
  public:
   virtual ~MessageObserver() = default;
   /// A one-to-one message stored in `owner`'s archive: `with` is the other

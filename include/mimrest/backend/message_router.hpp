@@ -10,6 +10,7 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
@@ -20,7 +21,7 @@ using RouteResult = Expected<void, Failure>;
 /// (completion.hpp): exactly once, inline or later, from any thread.
 /// Arguments other than the moved stanza are valid only during the call.
 /// Called concurrently from many threads.
-class MessageRouter {
+class MIMREST_EXPORT MessageRouter {
  public:
   virtual ~MessageRouter() = default;
   /// Routes `stanza_xml` (a type="chat" message from `from`, the caller, to

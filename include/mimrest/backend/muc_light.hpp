@@ -16,29 +16,30 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
 
 enum class Affiliation { owner, member, none };
-std::string_view to_string(Affiliation affiliation) noexcept;
+MIMREST_EXPORT std::string_view to_string(Affiliation affiliation) noexcept;
 
-struct RoomConfig {
+struct MIMREST_EXPORT RoomConfig {
   std::string name;
   std::string subject;
 };
 
-struct RoomSummary {
+struct MIMREST_EXPORT RoomSummary {
   Jid room;  ///< bare room JID
   RoomConfig config;
 };
 
-struct RoomOccupant {
+struct MIMREST_EXPORT RoomOccupant {
   Jid user;  ///< bare
   Affiliation affiliation = Affiliation::member;
 };
 
-struct RoomInfo {
+struct MIMREST_EXPORT RoomInfo {
   Jid room;
   RoomConfig config;
   std::vector<RoomOccupant> occupants;  ///< owner first, then members as they joined
@@ -53,7 +54,7 @@ enum class RoomErrorKind {
 };
 
 /// The rooms' own ways to fail (besides a Failure).
-struct RoomError {
+struct MIMREST_EXPORT RoomError {
   RoomErrorKind kind;
   std::string key;     ///< validation_failed only: the key
   std::string reason;  ///< validation_failed only: why
@@ -73,7 +74,7 @@ inline bool operator!=(const Error<RoomError>& error, RoomErrorKind kind) noexce
 }
 
 /// The room messages an occupant reads, with the bounds of ArchiveQuery.
-struct RoomArchiveQuery {
+struct MIMREST_EXPORT RoomArchiveQuery {
   Caller user;  ///< who reads: must be an occupant
   Jid room;
   std::optional<std::int64_t> before_us;
@@ -99,7 +100,7 @@ using RoomMessagesResult = Expected<std::vector<ArchivedMessage>, Error<RoomErro
 /// exactly once, inline or later, from any thread. Arguments other than the
 /// moved stanza are valid only during the call. Operations are called
 /// concurrently from many threads.
-class MucLight {
+class MIMREST_EXPORT MucLight {
  public:
   virtual ~MucLight() = default;
 

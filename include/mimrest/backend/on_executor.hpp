@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mimrest/backend/backend.hpp"
+#include "mimrest/export.hpp"
 
 namespace mimrest {
 
@@ -17,7 +18,7 @@ namespace mimrest {
 /// thread pool. post() is called concurrently from many threads; a posted
 /// function runs once (or is destroyed unrun when the executor shuts down:
 /// its completions then answer as abandoned).
-class Executor {
+class MIMREST_EXPORT Executor {
  public:
   virtual ~Executor() = default;
   virtual void post(std::function<void()> work) = 0;
@@ -26,7 +27,7 @@ class Executor {
 /// Every capability of `inner`, each operation posted to `executor` first.
 /// Both must outlive the operations started through it (as Backend
 /// requires of its objects); the adapter itself may go earlier.
-class BackendOnExecutor {
+class MIMREST_EXPORT BackendOnExecutor {
  public:
   BackendOnExecutor(Backend inner, Executor& executor);
   ~BackendOnExecutor();

@@ -18,12 +18,13 @@
 #include "mimrest/backend/message_observer.hpp"
 #include "mimrest/backend/session_monitor.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
 
 /// What the ready-made backends host, and how.
-struct HostingConfig {
+struct MIMREST_EXPORT HostingConfig {
   /// Local domains (prepared); users may only live here.
   std::vector<std::string> domains = {"localhost"};
   bool muc_light_enabled = true;
@@ -43,12 +44,12 @@ struct HostingConfig {
 /// The MUC Light service of `user_domain` under `pattern` ("@HOST@" replaced
 /// by the domain, then prepared as a domain); nullopt when that is not a
 /// valid domain.
-std::optional<std::string> muc_light_service(std::string_view pattern,
-                                             std::string_view user_domain);
+MIMREST_EXPORT std::optional<std::string> muc_light_service(std::string_view pattern,
+                                                            std::string_view user_domain);
 
 /// A backend that hosts users itself (memory, sql): its interfaces, account
 /// administration and the count of its sessions.
-class ReferenceBackend : public Accounts, public SessionMonitor {
+class MIMREST_EXPORT ReferenceBackend : public Accounts, public SessionMonitor {
  public:
   /// The interfaces, for an Api. Valid as long as this object.
   virtual Backend backend() = 0;

@@ -11,6 +11,7 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
@@ -19,10 +20,10 @@ enum class Subscription { none, to, from, both };
 /// Pending requests: `out` we asked them, `in` they asked us.
 enum class Ask { none, in, out, both };
 
-std::string_view to_string(Subscription subscription) noexcept;
-std::string_view to_string(Ask ask) noexcept;
+MIMREST_EXPORT std::string_view to_string(Subscription subscription) noexcept;
+MIMREST_EXPORT std::string_view to_string(Ask ask) noexcept;
 
-struct RosterItem {
+struct MIMREST_EXPORT RosterItem {
   Jid jid;  ///< bare
   Subscription subscription = Subscription::none;
   Ask ask = Ask::none;
@@ -43,7 +44,7 @@ using RosterResult = Expected<void, Error<RosterError>>;
 /// exactly once, inline or later, from any thread. Arguments are valid only
 /// during the call: an implementation that completes later copies what it
 /// needs. Operations may be called concurrently from many threads.
-class Roster {
+class MIMREST_EXPORT Roster {
  public:
   virtual ~Roster() = default;
   /// The items in a stable order (as stored).

@@ -4,11 +4,12 @@
 
 #include <cstddef>
 
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
 
-class SessionMonitor {
+class MIMREST_EXPORT SessionMonitor {
  public:
   virtual ~SessionMonitor() = default;
   /// Open sessions of a user (every resource) in this process.

@@ -14,6 +14,7 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
@@ -22,7 +23,7 @@ namespace mimrest {
 /// broadcasts (a room message to every occupant) makes ONE and delivers the
 /// same object to every sink; sinks may then share the work of converting it
 /// (the SSE streams convert it to JSON once for all of them).
-class RoutedStanza {
+class MIMREST_EXPORT RoutedStanza {
  public:
   /// `sequence`: where the stanza stands in the backend's archive order
   /// (0 when it was not archived); resumable event streams use it.
@@ -56,7 +57,7 @@ using RoutedStanzaPtr = std::shared_ptr<const RoutedStanza>;
 /// return quickly (the core's SSE stream only appends to a queue), so a
 /// backend may call it for thousands of sinks in a row. Call it with no
 /// backend lock held that the sink's owner could need.
-class StanzaSink {
+class MIMREST_EXPORT StanzaSink {
  public:
   virtual ~StanzaSink() = default;
   virtual void deliver(const RoutedStanzaPtr& stanza) = 0;
@@ -70,7 +71,7 @@ class StanzaSink {
 /// An open session. Destroying it closes the session: no more deliveries
 /// start after the destructor returns (one already under way may finish).
 /// It may be destroyed from any thread, also after the SessionManager.
-class Session {
+class MIMREST_EXPORT Session {
  public:
   virtual ~Session() = default;
 };
@@ -81,7 +82,7 @@ using OpenSessionResult = Expected<std::unique_ptr<Session>, Failure>;
 /// (completion.hpp): exactly once, inline or later, from any thread. The JIDs
 /// are valid only during the call; the sink is the implementation's to keep.
 /// Called concurrently from many threads.
-class SessionManager {
+class MIMREST_EXPORT SessionManager {
  public:
   virtual ~SessionManager() = default;
   /// Opens a session for `full_jid` (the caller's bare JID with the resource

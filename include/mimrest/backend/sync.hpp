@@ -14,12 +14,13 @@
 #include "mimrest/backend/error.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 
 namespace mimrest {
 
 /// A lock policy that does not lock: for implementations that are
 /// thread-safe by themselves.
-struct NullMutex {
+struct MIMREST_EXPORT NullMutex {
   void lock() noexcept {}
   void unlock() noexcept {}
 };

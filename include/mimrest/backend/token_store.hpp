@@ -15,6 +15,7 @@
 #include "mimrest/backend/sync.hpp"
 #include "mimrest/completion.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest {
@@ -23,7 +24,7 @@ enum class TokenKind { access, refresh };
 
 /// What is kept of one token. Never the token itself: `hash` is the SHA-256
 /// of it (32 raw bytes).
-struct TokenRecord {
+struct MIMREST_EXPORT TokenRecord {
   std::string hash;
   Jid user;            ///< bare
   std::string family;  ///< shared by every token descended from one POST /tokens
@@ -48,7 +49,7 @@ using RotateResult = Expected<RotateOutcome, Failure>;
 /// each must be atomic. `now_us` is the current time; records that expired
 /// before it may be purged at any time (the store must not grow without
 /// bound), and an expired record is never returned.
-class TokenStore {
+class MIMREST_EXPORT TokenStore {
  public:
   virtual ~TokenStore() = default;
   /// Stores new records (an access and a refresh token of one family).

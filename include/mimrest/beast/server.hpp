@@ -17,11 +17,12 @@
 
 #include "mimrest/api.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/tls.hpp"
 
 namespace mimrest::beast {
 
-struct ServerOptions {
+struct MIMREST_EXPORT ServerOptions {
   std::string url = "http://127.0.0.1:8089";  ///< http:// or https://; port 0 picks one
   std::optional<TlsFiles> tls;                ///< required for https://
   /// Request line and headers together; beyond: 431 and the connection closes.
@@ -53,7 +54,7 @@ struct ServerOptions {
 /// answered. A connection that ends after an answer (Connection: close, an
 /// error answer) reads and drops what the client still sends for up to two
 /// seconds before closing, so that the answer is not lost to a reset.
-class Server {
+class MIMREST_EXPORT Server {
  public:
   Server(const Api& api, ServerOptions options);
   ~Server();

@@ -8,11 +8,12 @@
 
 #include "mimrest/api.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/tls.hpp"
 
 namespace mimrest::cpprest {
 
-struct ListenerOptions {
+struct MIMREST_EXPORT ListenerOptions {
   std::string url = "http://127.0.0.1:8089";  ///< http:// or https://
   std::optional<TlsFiles> tls;                ///< required for https://
 };
@@ -25,7 +26,7 @@ struct ListenerOptions {
 /// no size limit and no read or idle timeout, and a request line whose path
 /// has a malformed %-escape is answered 400 with an empty body by cpprestsdk
 /// before the Api sees it. The Boost.Beast adapter has none of these.
-class Listener {
+class MIMREST_EXPORT Listener {
  public:
   Listener(const Api& api, ListenerOptions options);
   ~Listener();

@@ -21,13 +21,14 @@
 #include "mimrest/backend/backend.hpp"
 #include "mimrest/backend/reference_backend.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest::memory {
 
 using MemoryBackendConfig = HostingConfig;
 
-class MemoryBackend final : public ReferenceBackend {
+class MIMREST_EXPORT MemoryBackend final : public ReferenceBackend {
  public:
   explicit MemoryBackend(MemoryBackendConfig config = {});
   ~MemoryBackend() override;

@@ -29,11 +29,12 @@
 #include "mimrest/backend/backend.hpp"
 #include "mimrest/backend/reference_backend.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest::sql {
 
-struct SqlConfig {
+struct MIMREST_EXPORT SqlConfig {
   enum class Type { sqlite, postgresql };
   /// SQLite's PRAGMA synchronous: `normal` survives a crash of the process
   /// (WAL), `full` also a power loss. PostgreSQL follows the server's settings.
@@ -59,7 +60,7 @@ struct SqlConfig {
   std::function<void(std::string_view)> log;
 };
 
-class SqlBackend final : public ReferenceBackend {
+class MIMREST_EXPORT SqlBackend final : public ReferenceBackend {
  public:
   /// Opens (creating or migrating the schema) or fails with a message that
   /// says why: unreachable server, a file that is not a mimrest database, a
@@ -91,6 +92,6 @@ class SqlBackend final : public ReferenceBackend {
 };
 
 /// The schema version this build creates and reads.
-int sql_schema_version() noexcept;
+MIMREST_EXPORT int sql_schema_version() noexcept;
 
 }  // namespace mimrest::sql

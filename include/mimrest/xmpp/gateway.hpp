@@ -33,11 +33,12 @@
 #include "mimrest/backend/backend.hpp"
 #include "mimrest/backend/session_monitor.hpp"
 #include "mimrest/expected.hpp"
+#include "mimrest/export.hpp"
 #include "mimrest/jid.hpp"
 
 namespace mimrest::xmpp {
 
-struct GatewayConfig {
+struct MIMREST_EXPORT GatewayConfig {
   /// The XMPP server's client (c2s) listener.
   std::string host = "127.0.0.1";
   std::uint16_t port = 5222;
@@ -75,7 +76,7 @@ struct GatewayConfig {
   std::function<void(std::string_view)> log;
 };
 
-class Gateway final : public SessionMonitor {
+class MIMREST_EXPORT Gateway final : public SessionMonitor {
  public:
   /// Checks the configuration (and loads the CA file) and starts the
   /// threads; a message saying why when it cannot. Connects to nothing yet.

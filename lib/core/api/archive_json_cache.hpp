@@ -15,12 +15,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/archive.hpp"
 #include "mimrest/stanza_json.hpp"
 
 namespace mimrest::detail {
 
-class ArchiveJsonCache {
+class MIMREST_TEST_EXPORT ArchiveJsonCache {
  public:
   /// Holds at most `max_bytes` (stanza and JSON of each row, plus
   /// bookkeeping); 0 turns it off. A row larger than a sixteenth of that is

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/api_config.hpp"
 #include "mimrest/backend/backend.hpp"
 
@@ -184,7 +185,7 @@ class RouteGroup {
 };
 
 /// Every group, in documentation order.
-const std::vector<const RouteGroup*>& all_groups();
+MIMREST_TEST_EXPORT const std::vector<const RouteGroup*>& all_groups();
 
 // The groups (one file each).
 const RouteGroup& docs_group();

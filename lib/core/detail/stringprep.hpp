@@ -9,16 +9,20 @@
 #include <string>
 #include <string_view>
 
+#include "core/detail/test_export.hpp"
+
 namespace mimrest::detail {
 
 enum class StringprepProfile { nodeprep, nameprep, resourceprep };
 
 /// The prepared text, or nullopt when the profile refuses it (prohibited
 /// characters, bidi rules), when it is not valid UTF-8 or holds a NUL byte.
-std::optional<std::string> stringprep(std::string_view input, StringprepProfile profile);
+MIMREST_TEST_EXPORT std::optional<std::string> stringprep(std::string_view input,
+                                                          StringprepProfile profile);
 
 /// The same, always through Libidn: the reference the ASCII path is tested
 /// against.
-std::optional<std::string> stringprep_libidn(std::string_view input, StringprepProfile profile);
+MIMREST_TEST_EXPORT std::optional<std::string> stringprep_libidn(std::string_view input,
+                                                                 StringprepProfile profile);
 
 }  // namespace mimrest::detail
