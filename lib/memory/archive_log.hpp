@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/archive.hpp"
 #include "mimrest/backend/event_log.hpp"
 #include "mimrest/jid.hpp"
@@ -18,7 +19,7 @@ namespace mimrest::memory::detail {
 /// Numbers archived rows across every archive of one backend, in the order
 /// they are appended (each store takes a number under its own lock, so a
 /// reader that first notes current() and then reads sees every row up to it).
-class Sequencer {
+class MIMREST_TEST_EXPORT Sequencer {
  public:
   std::uint64_t next() noexcept { return last_.fetch_add(1) + 1; }
   std::uint64_t current() const noexcept { return last_.load(); }
@@ -28,7 +29,7 @@ class Sequencer {
 };
 
 /// Rows in archiving order. Not synchronized: its owner locks around it.
-class ArchiveLog {
+class MIMREST_TEST_EXPORT ArchiveLog {
  public:
   /// Archives `stanza_xml` at max(now_us, last timestamp + 1), so timestamps
   /// are unique and strictly increasing; the id is that timestamp in decimal.

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "core/detail/test_export.hpp"
 #include "sql/connection.hpp"
 #include "sql/store.hpp"
 
@@ -38,7 +39,7 @@ struct CheckpointOptions {
 /// in the writer's way) whenever the writer's commits took it past the
 /// threshold, RESTART beyond the cap. The writer's connection is opened with
 /// SqliteOptions::on_commit_wal calling committed().
-class Checkpointer {
+class MIMREST_TEST_EXPORT Checkpointer {
  public:
   explicit Checkpointer(CheckpointOptions options);
   /// Finishes the checkpoint under way, if any.

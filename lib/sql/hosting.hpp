@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/backend/reference_backend.hpp"
 #include "mimrest/jid.hpp"
 
@@ -15,7 +16,7 @@ namespace mimrest::sql::detail {
 
 class WriteContext;
 
-class Hosting {
+class MIMREST_TEST_EXPORT Hosting {
  public:
   explicit Hosting(const HostingConfig& config);
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "core/detail/test_export.hpp"
 #include "mimrest/jid.hpp"
 #include "sql/dispatcher.hpp"
 #include "sql/notice_codec.hpp"
@@ -26,7 +27,7 @@ inline constexpr const char* kChannel = "mimrest";
 /// NOTIFY payloads (notice_codec.hpp) of what it delivered and of the logins
 /// it ended. A payload too large for NOTIFY is stored in mimrest_notices by
 /// the same transaction and announced by its row number: nothing is dropped.
-class Announcer {
+class MIMREST_TEST_EXPORT Announcer {
  public:
   Announcer(std::string node, Clock clock) : node_(std::move(node)), clock_(std::move(clock)) {}
   void operator()(Connection& db, WriteContext& context) const;
@@ -51,7 +52,7 @@ struct ListenerOptions {
 /// One thread with its own connection: LISTEN, deliver what other processes
 /// committed, in order (through the Dispatcher), fill gaps, and reconnect
 /// (re-LISTENing, then reading what it missed) after a lost connection.
-class Listener {
+class MIMREST_TEST_EXPORT Listener {
  public:
   Listener(ListenerOptions options, Dispatcher& dispatcher, const SessionTable& sessions);
   ~Listener();

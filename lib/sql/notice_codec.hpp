@@ -30,6 +30,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/detail/test_export.hpp"
+
 namespace mimrest::sql::detail::notice {
 
 /// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
@@ -78,13 +80,14 @@ struct Frame {
 /// `limit` bytes each where possible (as many items per payload as fit, in
 /// order); an item that alone exceeds the limit gets a frame of its own,
 /// marked oversized.
-std::vector<Frame> encode(std::string_view node, const std::vector<Item>& items,
-                          const std::vector<std::string>& logouts, std::size_t limit = kMaxPayload);
+MIMREST_TEST_EXPORT std::vector<Frame> encode(std::string_view node, const std::vector<Item>& items,
+                                              const std::vector<std::string>& logouts,
+                                              std::size_t limit = kMaxPayload);
 
 /// The payload that points at a stored one.
-std::string encode_spilled(std::string_view node, std::int64_t id);
+MIMREST_TEST_EXPORT std::string encode_spilled(std::string_view node, std::int64_t id);
 
 /// The message, or nullopt when `payload` is not one encode() could write.
-std::optional<Message> decode(std::string_view payload);
+MIMREST_TEST_EXPORT std::optional<Message> decode(std::string_view payload);
 
 }  // namespace mimrest::sql::detail::notice
