@@ -237,6 +237,18 @@ void UserSession::barrier(std::function<void(bool)> then) {
   });
 }
 
+void UserSession::send_presence(const Jid& contact, const char* type) {
+  Stanza presence("presence");
+  presence.set_attribute("to", contact.bare_string());
+  presence.set_attribute("type", type);
+  client_->send(std::move(presence));
+}
+
+void UserSession::answer_after_barrier(Completion<RosterResult> done) {
+  barrier(
+      [done](bool processed) { processed ? done({}) : done(unexpected(Failure::unavailable)); });
+}
+
 // --- What comes in ---------------------------------------------------------
 
 void UserSession::on_stanza(Stanza stanza) {
@@ -535,13 +547,9 @@ void UserSession::roster_subscribe(const Jid& contact, Completion<RosterResult> 
       done(unexpected(Failure::unavailable));
       return;
     }
-    Stanza presence("presence");
-    presence.set_attribute("to", contact.bare_string());
-    presence.set_attribute("type", "subscribe");
-    client_->send(std::move(presence));
+    send_presence(contact, "subscribe");
     // The server's roster push (ask="subscribe") comes before the barrier.
-    barrier(
-        [done](bool processed) { processed ? done({}) : done(unexpected(Failure::unavailable)); });
+    answer_after_barrier(done);
   });
 }
 
@@ -552,13 +560,9 @@ void UserSession::roster_approve(const Jid& contact, Completion<RosterResult> do
       done(unexpected(Failure::unavailable));
       return;
     }
-    Stanza presence("presence");
-    presence.set_attribute("to", contact.bare_string());
-    presence.set_attribute("type", "subscribed");
-    client_->send(std::move(presence));
+    send_presence(contact, "subscribed");
     roster_.set_pending_in(contact, false);
-    barrier(
-        [done](bool processed) { processed ? done({}) : done(unexpected(Failure::unavailable)); });
+    answer_after_barrier(done);
   });
 }
 
@@ -578,14 +582,9 @@ void UserSession::roster_remove(const Jid& contact, Completion<RosterResult> don
         return;
       }
       // Only their request is listed: removing it denies it.
-      Stanza presence("presence");
-      presence.set_attribute("to", contact.bare_string());
-      presence.set_attribute("type", "unsubscribed");
-      client_->send(std::move(presence));
+      send_presence(contact, "unsubscribed");
       roster_.set_pending_in(contact, false);
-      barrier([done](bool processed) {
-        processed ? done({}) : done(unexpected(Failure::unavailable));
-      });
+      answer_after_barrier(done);
       return;
     }
     Stanza set("iq");

@@ -149,6 +149,10 @@ class UserSession final : public LoginState, public std::enable_shared_from_this
   void log(std::string_view what) const;
 
   void barrier(std::function<void(bool)> then);
+  /// A subscription presence (`type`: subscribe, subscribed, unsubscribed).
+  void send_presence(const Jid& contact, const char* type);
+  /// `done` once the server has processed what was sent before (or unavailable).
+  void answer_after_barrier(Completion<RosterResult> done);
   void iq(Stanza stanza, Completion<IqResult> done);
   void query_archive(const std::optional<Jid>& archive, const MamPage& page,
                      std::function<void(Expected<std::vector<ArchivedMessage>, IqFailure>)> then);
